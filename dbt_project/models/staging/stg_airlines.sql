@@ -1,0 +1,4 @@
+select
+    carrier::text as carrier,
+    name::text    as carrier_name
+from {{ source('clean', 'airlines') }}

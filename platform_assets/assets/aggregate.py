@@ -1,0 +1,51 @@
+"""aggregate layer: polars group-bys over clean tables, written to the warehouse schema ``aggregate``."""
+
+import dagster as dg
+
+from platform_assets.assets.common import (
+    OWNERS,
+    TRANSIENT_RETRY,
+    preview,
+    table_metadata,
+    window_bounds,
+    window_metadata,
+)
+from platform_assets.partitions import daily_partitions
+from platform_assets.resources.warehouse import TableWrite, WarehouseResource, read_window
+from platform_assets.tables import CLEAN_FLIGHTS, FLIGHT_DAILY_METRICS
+from platform_assets.transforms.metrics import flight_daily_metrics as compute_flight_daily_metrics
+
+
+@dg.asset(
+    description="Operations metrics per day, origin and carrier (grain: flight_date x origin x carrier) in "
+    "`aggregate.flight_daily_metrics`: flights, cancelled, flown, reported arrivals, on-time arrivals "
+    "(arr_delay <= 15 min among flown flights with an arrival delay), mean and p95 departure and arrival delay "
+    "in minutes.",
+    group_name="aggregate",
+    owners=OWNERS,
+    kinds={"polars", "postgres"},
+    code_version="1",
+    deps=["clean_flights"],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=TRANSIENT_RETRY,
+    metadata=table_metadata(FLIGHT_DAILY_METRICS),
+)
+def flight_daily_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    window = window_bounds(context)
+    columns = ["flight_date", "origin", "carrier", "is_cancelled", "dep_delay_min", "arr_delay_min"]
+    flights = read_window(warehouse, CLEAN_FLIGHTS, window, columns)
+    metrics = compute_flight_daily_metrics(flights)
+    warehouse.replace([TableWrite(FLIGHT_DAILY_METRICS, metrics, window)])
+    return dg.MaterializeResult(
+        metadata={
+            **window_metadata(context),
+            "rows_in": flights.height,
+            "rows_out": metrics.height,
+            "dagster/row_count": metrics.height,
+            "preview": preview(metrics),
+        }
+    )
+
+
+AGGREGATE_ASSETS = [flight_daily_metrics]

@@ -1,0 +1,63 @@
+"""What every asset shares: owners, retry policy, partition-window helpers, metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+
+from platform_assets.tables import TableSpec
+
+OWNERS = ["team:data-platform"]
+
+#: Transient failures (a dropped connection, a busy server) heal with backoff and jitter.
+#: Errors that retrying cannot fix raise ``dg.Failure(allow_retries=False)`` instead.
+TRANSIENT_RETRY = dg.RetryPolicy(
+    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+
+def window_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """Every date of the run's partition window (one day, or a whole backfill range)."""
+    window = context.partition_time_window
+    first, end = window.start.date(), window.end.date()
+    return [first + dt.timedelta(days=i) for i in range((end - first).days)]
+
+
+def window_bounds(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
+    """First and last date (inclusive) of the run's partition window."""
+    dates = window_dates(context)
+    return dates[0], dates[-1]
+
+
+def window_metadata(context: dg.AssetExecutionContext) -> dict[str, dg.MetadataValue]:
+    first, last = window_bounds(context)
+    return {"partition_window": dg.MetadataValue.text(f"{first}..{last}"), "days": dg.MetadataValue.int((last - first).days + 1)}
+
+
+def table_metadata(spec: TableSpec) -> dict[str, object]:
+    """Definition-time metadata: the table's columns and where it lives."""
+    return {
+        "dagster/column_schema": spec.column_schema(),
+        "dagster/table_name": f"warehouse.{spec.qualified_name}",
+    }
+
+
+def preview(frame: pl.DataFrame, rows: int = 5) -> dg.MetadataValue:
+    """A small Markdown preview of a frame for the UI."""
+    if frame.height == 0:
+        return dg.MetadataValue.md("_no rows_")
+    with pl.Config(
+        tbl_formatting="MARKDOWN", tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True,
+        tbl_cols=-1, tbl_width_chars=10_000, fmt_str_lengths=200,
+    ):
+        return dg.MetadataValue.md(str(frame.head(rows)))
+
+
+def rule_counts(quarantined: pl.DataFrame) -> dict[str, int]:
+    """Quarantined rows per broken rule (a row breaking two rules counts for both)."""
+    if quarantined.height == 0:
+        return {}
+    counts = quarantined.select(pl.col("failed_rules").str.split(";").explode()).group_by("failed_rules").len()
+    return {row["failed_rules"]: row["len"] for row in counts.sort("len", descending=True).iter_rows(named=True)}

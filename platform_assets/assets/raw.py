@@ -1,0 +1,159 @@
+"""raw layer: landing-zone CSV drops -> parquet in the lake, parsed faithfully with lineage.
+
+Lake layout: ``raw/<source>/YYYY-MM-DD.parquet`` for daily sources (one file per day, so
+re-running a day replaces exactly that day) and ``raw/reference/<name>.parquet``.
+"""
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+
+from platform_assets.assets.common import OWNERS, TRANSIENT_RETRY, preview, window_dates, window_metadata
+from platform_assets.partitions import daily_partitions
+from platform_assets.resources.storage import StorageResource
+from platform_assets.sources.contract import (
+    AIRLINES,
+    AIRPORTS,
+    CSV_SUFFIXES,
+    FLIGHTS,
+    PLANES,
+    WEATHER,
+    LandingContractError,
+    SourceSpec,
+)
+from platform_assets.transforms.parse import empty_raw_frame, parse_landing_csv, raw_schema
+
+GROUP = "raw"
+CODE_VERSION = "1"
+
+
+def raw_lake_key(source: SourceSpec, day: dt.date | None = None) -> str:
+    """Lake key of a raw parquet file: ``raw/flights/2013-01-01.parquet`` or ``raw/reference/planes.parquet``."""
+    if day is None:
+        return f"raw/{source.folder}/{source.name}.parquet"
+    return f"raw/{source.folder}/{day.isoformat()}.parquet"
+
+
+def find_landing_file(landing: StorageResource, candidates: list[str]) -> str | None:
+    """The one existing key among ``candidates`` (``.csv`` / ``.csv.gz`` spellings), or None.
+
+    Raises:
+        dg.Failure: both spellings exist, so the drop is ambiguous (not retried).
+    """
+    present = [k for k in candidates if landing.exists(k)]
+    if len(present) > 1:
+        raise dg.Failure(f"ambiguous drop: both {present} exist in the landing zone; remove one", allow_retries=False)
+    return present[0] if present else None
+
+
+def _parse(landing: StorageResource, key: str, source: SourceSpec, day: dt.date | None, now: dt.datetime) -> pl.DataFrame:
+    try:
+        return parse_landing_csv(
+            landing.read_bytes(key), source=source, source_file=key,
+            landed_at=landing.last_modified(key), ingested_at=now, file_date=day,
+        )
+    except LandingContractError as exc:
+        partition = f" (partition {day})" if day else ""
+        raise dg.Failure(f"{exc}{partition}", allow_retries=False) from exc
+
+
+def _column_schema(source: SourceSpec) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(name, str(dtype)) for name, dtype in raw_schema(source).items()])
+
+
+def _daily_raw_asset(source: SourceSpec, missing_is_error: bool, description: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=f"raw_{source.name}",
+        description=description,
+        group_name=GROUP,
+        owners=OWNERS,
+        kinds={"polars", "parquet"},
+        code_version=CODE_VERSION,
+        partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        retry_policy=TRANSIENT_RETRY,
+        metadata={"dagster/column_schema": _column_schema(source)},
+    )
+    def _asset(context: dg.AssetExecutionContext, landing: StorageResource, lake: StorageResource) -> dg.MaterializeResult:
+        now = dt.datetime.now(dt.UTC)
+        dates = window_dates(context)
+        keys = {day: find_landing_file(landing, [source.daily_key(day, s) for s in CSV_SUFFIXES]) for day in dates}
+        missing = [day for day, key in keys.items() if key is None]
+        if missing and missing_is_error:
+            shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+            raise dg.Failure(
+                f"{len(missing)} partition(s) have no {source.folder}/YYYY-MM-DD.csv drop in {landing.uri('')}: {shown}. "
+                "Publish the drops (e.g. `platform-assets publish-sample`) or narrow the partition range.",
+                allow_retries=False,
+            )
+        if missing:
+            context.log.warning(f"no {source.name} drop for {len(missing)} day(s): {missing[:10]}; writing empty partitions")
+        rows = 0
+        bytes_written = 0
+        sample = None
+        for day, key in keys.items():
+            frame = _parse(landing, key, source, day, now) if key else empty_raw_frame(source)
+            bytes_written += lake.write_parquet(raw_lake_key(source, day), frame)
+            rows += frame.height
+            if sample is None and frame.height:
+                sample = frame
+        return dg.MaterializeResult(
+            metadata={
+                **window_metadata(context),
+                "dagster/row_count": rows,
+                "files_read": len(dates) - len(missing),
+                "missing_drops": dg.MetadataValue.json([str(d) for d in missing]),
+                "bytes_written": bytes_written,
+                "lake_path": lake.uri(f"raw/{source.folder}/"),
+                "preview": preview(sample if sample is not None else empty_raw_frame(source)),
+            }
+        )
+
+    return _asset
+
+
+def _reference_raw_asset(source: SourceSpec) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=f"raw_{source.name}",
+        description=f"Reference table {source.name}: landing `reference/{source.name}.csv` parsed as text with lineage, "
+        f"stored as `raw/reference/{source.name}.parquet` in the lake.",
+        group_name=GROUP,
+        owners=OWNERS,
+        kinds={"polars", "parquet"},
+        code_version=CODE_VERSION,
+        retry_policy=TRANSIENT_RETRY,
+        metadata={"dagster/column_schema": _column_schema(source)},
+    )
+    def _asset(landing: StorageResource, lake: StorageResource) -> dg.MaterializeResult:
+        key = find_landing_file(landing, [source.reference_key(s) for s in CSV_SUFFIXES])
+        if key is None:
+            raise dg.Failure(f"missing reference drop {landing.uri(source.reference_key())}", allow_retries=False)
+        frame = _parse(landing, key, source, None, dt.datetime.now(dt.UTC))
+        size = lake.write_parquet(raw_lake_key(source), frame)
+        return dg.MaterializeResult(
+            metadata={"dagster/row_count": frame.height, "bytes_written": size, "source_file": key, "preview": preview(frame)}
+        )
+
+    return _asset
+
+
+raw_flights = _daily_raw_asset(
+    FLIGHTS,
+    missing_is_error=True,
+    description="Flights as delivered: one landing file per scheduled-departure date (`flights/YYYY-MM-DD.csv`), "
+    "every column kept as text with lineage columns, one parquet file per day in the lake. "
+    "A missing day's drop fails the run: every day of 2013 has flights.",
+)
+raw_weather = _daily_raw_asset(
+    WEATHER,
+    missing_is_error=False,
+    description="Hourly weather at EWR, JFK and LGA as delivered (`weather/YYYY-MM-DD.csv`, local observation date), "
+    "text columns plus lineage, one parquet file per day. A day without a drop is written empty and reported "
+    "(the sample has no weather on 2013-12-31).",
+)
+raw_airlines = _reference_raw_asset(AIRLINES)
+raw_airports = _reference_raw_asset(AIRPORTS)
+raw_planes = _reference_raw_asset(PLANES)
+
+RAW_ASSETS = [raw_flights, raw_weather, raw_airlines, raw_airports, raw_planes]

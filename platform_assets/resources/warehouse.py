@@ -1,0 +1,202 @@
+"""The PostgreSQL warehouse: connection, table DDL and transactional, COPY-based window replaces."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import dagster as dg
+import polars as pl
+import psycopg
+from psycopg import sql
+from pydantic import Field
+
+from platform_assets.resources.embedded_postgres import embedded_warehouse_url
+from platform_assets.tables import TableSpec
+
+
+@dataclass(frozen=True)
+class TableWrite:
+    """One table's share of an atomic write.
+
+    ``frame`` must hold exactly ``spec``'s columns (any order; it is reordered and cast).
+    ``window`` is ``(first_date, last_date)`` inclusive: rows of the table whose
+    ``spec.window_column`` falls inside are deleted before the COPY. ``window=None``
+    replaces the whole table.
+    """
+
+    spec: TableSpec
+    frame: pl.DataFrame
+    window: tuple[dt.date, dt.date] | None = None
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The PostgreSQL warehouse.
+
+    ``url`` is a libpq URL (``postgresql://user:pass@host:5432/db``). Empty means the
+    embedded server, started on demand with its data under ``embedded_home``.
+    """
+
+    url: str = Field(default="", description="libpq URL; empty starts the embedded server")
+    embedded_home: str = Field(default=".platform", description="home of the embedded server")
+
+    def get_url(self) -> str:
+        """The libpq URL in use, starting the embedded server when no URL is configured."""
+        return self.url or embedded_warehouse_url(self.embedded_home)
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[psycopg.Connection]:
+        """A psycopg connection; the block runs in one transaction committed on success."""
+        with psycopg.connect(self.get_url()) as conn:
+            yield conn
+
+    def dbt_env(self) -> dict[str, str]:
+        """Connection settings as the ``PLATFORM_PG*`` variables ``dbt_project/profiles.yml`` reads."""
+        parts = urlsplit(self.get_url())
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        return {
+            "PLATFORM_PGHOST": query.get("host") or parts.hostname or "localhost",
+            "PLATFORM_PGPORT": str(query.get("port") or parts.port or 5432),
+            "PLATFORM_PGUSER": unquote(parts.username or query.get("user") or "postgres"),
+            "PLATFORM_PGPASSWORD": unquote(parts.password or query.get("password") or ""),
+            "PLATFORM_PGDATABASE": unquote(parts.path.lstrip("/") or query.get("dbname") or "postgres"),
+        }
+
+    def replace(self, writes: Sequence[TableWrite]) -> dict[str, int]:
+        """Atomically replace windows of one or more tables.
+
+        In a single transaction: create missing schemas/tables, check existing tables
+        still match their spec, delete each write's window, and load the new rows with
+        ``COPY ... FROM STDIN``. Either every table shows the new rows or (if anything
+        fails, or the process dies) none does.
+
+        Returns:
+            rows deleted per ``schema.table`` (the previous content of the windows).
+
+        Raises:
+            ValueError: a frame lacks a column of its spec.
+            RuntimeError: an existing table's columns differ from its spec.
+        """
+        deleted: dict[str, int] = {}
+        with self.connect() as conn:
+            with conn.cursor() as cur:
+                for write in writes:
+                    _ensure_table(cur, write.spec)
+                for write in writes:
+                    deleted[write.spec.qualified_name] = _delete_window(cur, write)
+                    _copy_frame(cur, write.spec, write.frame)
+        return deleted
+
+    def count_rows(self, spec: TableSpec, window: tuple[dt.date, dt.date] | None = None) -> int:
+        """Rows of ``spec``'s table (inside ``window`` when given); 0 if the table does not exist."""
+        with self.connect() as conn:
+            if not _table_exists(conn.cursor(), spec):
+                return 0
+            query = sql.SQL("select count(*) from {}").format(spec.identifier)
+            params: tuple = ()
+            if window is not None:
+                query += sql.SQL(" where {} between %s and %s").format(sql.Identifier(spec.window_column))
+                params = window
+            return conn.execute(query, params).fetchone()[0]
+
+    def read_frame(self, query: str, params: Sequence | None = None) -> pl.DataFrame:
+        """Run a query and return the result as a polars frame (small results only)."""
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute(query, params)
+            columns = [d.name for d in cur.description]
+            return pl.DataFrame(cur.fetchall(), schema=columns, orient="row")
+
+
+def _table_exists(cur: psycopg.Cursor, spec: TableSpec) -> bool:
+    cur.execute("select to_regclass(%s)", (spec.qualified_name,))
+    return cur.fetchone()[0] is not None
+
+
+def _ensure_table(cur: psycopg.Cursor, spec: TableSpec) -> None:
+    # Serialise DDL across concurrent steps: CREATE ... IF NOT EXISTS still races in PostgreSQL.
+    cur.execute("select pg_advisory_xact_lock(%s)", (zlib.crc32(spec.qualified_name.encode()),))
+    cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(spec.schema)))
+    cur.execute(spec.create_table_sql())
+    cur.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = %s and table_name = %s order by ordinal_position",
+        (spec.schema, spec.name),
+    )
+    actual = [(name, data_type) for name, data_type in cur.fetchall()]
+    expected = [(name, spec.information_schema_type(name)) for name in spec.column_names]
+    if actual != expected:
+        raise RuntimeError(
+            f"Warehouse table {spec.qualified_name} does not match the code's schema.\n"
+            f"  in warehouse: {actual}\n  expected:     {expected}\n"
+            "Migrate it, or drop it (and dbt's views on it) and re-run the asset's partitions."
+        )
+
+
+def _delete_window(cur: psycopg.Cursor, write: TableWrite) -> int:
+    if write.window is None:
+        cur.execute(sql.SQL("delete from {}").format(write.spec.identifier))
+    else:
+        cur.execute(
+            sql.SQL("delete from {} where {} between %s and %s").format(
+                write.spec.identifier, sql.Identifier(write.spec.window_column)
+            ),
+            write.window,
+        )
+    return cur.rowcount
+
+
+def _copy_frame(cur: psycopg.Cursor, spec: TableSpec, frame: pl.DataFrame) -> None:
+    missing = [c for c in spec.column_names if c not in frame.columns]
+    if missing:
+        raise ValueError(f"frame for {spec.qualified_name} lacks columns {missing}")
+    if frame.height == 0:
+        return
+    ordered = frame.select(pl.col(name).cast(dtype) for name, dtype in spec.columns.items())
+    payload = ordered.write_csv(include_header=False, null_value=r"\N")
+    copy_sql = sql.SQL("copy {} ({}) from stdin with (format csv, null '\\N')").format(
+        spec.identifier, sql.SQL(", ").join(sql.Identifier(c) for c in spec.column_names)
+    )
+    with cur.copy(copy_sql) as copy:
+        copy.write(payload)
+
+
+def read_window(
+    warehouse: WarehouseResource,
+    spec: TableSpec,
+    window: tuple[dt.date, dt.date] | None = None,
+    columns: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """Read ``spec``'s table (rows inside ``window`` when given) through ``COPY ... TO STDOUT``.
+
+    Returns a frame typed by the spec (``columns`` selects a subset, in that order).
+    """
+    names = list(columns or spec.column_names)
+    query = sql.SQL("select {} from {}").format(sql.SQL(", ").join(map(sql.Identifier, names)), spec.identifier)
+    if window is not None:
+        query += sql.SQL(" where {} between {} and {}").format(
+            sql.Identifier(spec.window_column), sql.Literal(window[0]), sql.Literal(window[1])
+        )
+    buffer = bytearray()
+    with warehouse.connect() as conn, conn.cursor() as cur:
+        cur.execute("set local timezone = 'UTC'")
+        with cur.copy(sql.SQL("copy ({}) to stdout with (format csv, header true, null '\\N')").format(query)) as copy:
+            for block in copy:
+                buffer += block
+    text_schema = {n: pl.String for n in names}
+    frame = pl.read_csv(bytes(buffer), schema=text_schema, null_values=[r"\N"]) if buffer else pl.DataFrame(schema=text_schema)
+    return frame.with_columns(_parse_text(n, spec.columns[n]) for n in names)
+
+
+def _parse_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    col = pl.col(name)
+    if isinstance(dtype, pl.Datetime):
+        return col.str.to_datetime("%Y-%m-%d %H:%M:%S%.f%#z", time_unit="us").dt.convert_time_zone("UTC")
+    if isinstance(dtype, pl.Date):
+        return col.str.to_date("%Y-%m-%d")
+    if isinstance(dtype, pl.Boolean):
+        return col == "t"
+    return col.cast(dtype)

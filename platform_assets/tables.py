@@ -1,0 +1,270 @@
+"""Declared schemas of every table the platform writes to the warehouse.
+
+A :class:`TableSpec` is the one place a table's columns live: the warehouse DDL, the
+COPY column order and casts, and Dagster's ``dagster/column_schema`` metadata are all
+derived from it. Timestamps are ``timestamptz`` in UTC; durations are whole minutes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import dagster as dg
+import polars as pl
+from psycopg import sql
+
+from platform_assets.sources.contract import SOURCES, SourceSpec
+
+UTC_TIMESTAMP = pl.Datetime("us", "UTC")
+
+_PG_TYPES: dict[type[pl.DataType], tuple[str, str]] = {
+    # polars dtype -> (DDL type, information_schema.columns.data_type)
+    pl.String: ("text", "text"),
+    pl.Int32: ("integer", "integer"),
+    pl.Int64: ("bigint", "bigint"),
+    pl.Float64: ("double precision", "double precision"),
+    pl.Boolean: ("boolean", "boolean"),
+    pl.Date: ("date", "date"),
+    pl.Datetime: ("timestamptz", "timestamp with time zone"),
+}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A warehouse table: ``schema.name`` with ordered, typed and documented columns.
+
+    ``columns`` maps column name to polars dtype; ``descriptions`` documents them (units
+    included). ``window_column`` is the date column a partition window is replaced on
+    (``None`` for tables replaced whole). ``grain`` names the columns that identify a row.
+    """
+
+    schema: str
+    name: str
+    columns: dict[str, pl.DataType]
+    descriptions: dict[str, str]
+    grain: tuple[str, ...]
+    window_column: str | None = None
+    not_null: tuple[str, ...] = field(default=())
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def identifier(self) -> sql.Identifier:
+        return sql.Identifier(self.schema, self.name)
+
+    @property
+    def column_names(self) -> list[str]:
+        return list(self.columns)
+
+    @property
+    def polars_schema(self) -> pl.Schema:
+        return pl.Schema(self.columns)
+
+    def information_schema_type(self, column: str) -> str:
+        return _PG_TYPES[type(self.columns[column])][1]
+
+    def create_table_sql(self) -> sql.Composed:
+        required = set(self.grain) | set(self.not_null)
+        cols = [
+            sql.SQL("{} {}{}").format(
+                sql.Identifier(name),
+                sql.SQL(_PG_TYPES[type(dtype)][0]),
+                sql.SQL(" not null" if name in required else ""),
+            )
+            for name, dtype in self.columns.items()
+        ]
+        cols.append(sql.SQL("primary key ({})").format(sql.SQL(", ").join(map(sql.Identifier, self.grain))))
+        return sql.SQL("create table if not exists {} ({})").format(self.identifier, sql.SQL(", ").join(cols))
+
+    def column_schema(self) -> dg.TableSchema:
+        """The table's columns as Dagster ``TableSchema`` (shown in the UI)."""
+        required = set(self.grain) | set(self.not_null)
+        return dg.TableSchema(
+            columns=[
+                dg.TableColumn(
+                    name=name,
+                    type=_PG_TYPES[type(dtype)][0],
+                    description=self.descriptions.get(name),
+                    constraints=dg.TableColumnConstraints(nullable=name not in required, unique=self.grain == (name,)),
+                )
+                for name, dtype in self.columns.items()
+            ]
+        )
+
+
+_LINEAGE = {
+    "source_file": (pl.String(), "landing-zone file the row came from (relative to the landing root)"),
+    "source_row": (pl.Int32(), "1-based data row number in that file (the header is row 0)"),
+    "landed_at": (UTC_TIMESTAMP, "when the source file was last written in the landing zone (UTC)"),
+}
+
+
+def _spec(schema, name, cols, grain, window_column=None, not_null=()) -> TableSpec:
+    return TableSpec(
+        schema=schema,
+        name=name,
+        columns={k: v[0] for k, v in cols.items()},
+        descriptions={k: v[1] for k, v in cols.items()},
+        grain=grain,
+        window_column=window_column,
+        not_null=tuple(not_null),
+    )
+
+
+CLEAN_FLIGHTS = _spec(
+    "clean",
+    "flights",
+    {
+        "flight_id": (pl.String(), "natural key 'YYYY-MM-DD/carrier/flight_number/origin'"),
+        "flight_date": (pl.Date(), "scheduled departure date, local time at origin (America/New_York)"),
+        "carrier": (pl.String(), "two-letter carrier code"),
+        "flight_number": (pl.Int32(), "flight number"),
+        "tailnum": (pl.String(), "aircraft tail number; null when the source has none"),
+        "origin": (pl.String(), "origin airport FAA code (EWR, JFK, LGA)"),
+        "dest": (pl.String(), "destination airport FAA code"),
+        "sched_dep_at": (UTC_TIMESTAMP, "scheduled departure (UTC)"),
+        "dep_at": (UTC_TIMESTAMP, "actual departure (UTC); null when cancelled"),
+        "sched_arr_at": (UTC_TIMESTAMP, "scheduled arrival (UTC); null if the destination time zone is unknown"),
+        "arr_at": (UTC_TIMESTAMP, "actual arrival (UTC); null when not reported"),
+        "sched_dep_hour_at": (UTC_TIMESTAMP, "scheduled departure truncated to the hour (UTC): joins weather"),
+        "dep_delay_min": (pl.Int32(), "departure delay in minutes (negative = early)"),
+        "arr_delay_min": (pl.Int32(), "arrival delay in minutes (negative = early); null when not reported"),
+        "air_time_min": (pl.Int32(), "minutes in the air"),
+        "distance_miles": (pl.Int32(), "great-circle distance between the airports in miles"),
+        "is_cancelled": (pl.Boolean(), "true when the flight never departed (no departure time)"),
+        **_LINEAGE,
+    },
+    grain=("flight_id",),
+    window_column="flight_date",
+    not_null=("flight_date", "carrier", "flight_number", "origin", "dest", "sched_dep_at", "is_cancelled"),
+)
+
+CLEAN_WEATHER = _spec(
+    "clean",
+    "weather",
+    {
+        "origin": (pl.String(), "airport FAA code of the weather station"),
+        "observed_at": (UTC_TIMESTAMP, "hour of the observation (UTC)"),
+        "observation_date": (pl.Date(), "local date of the observation (America/New_York)"),
+        "temp_f": (pl.Float64(), "temperature in °F"),
+        "dewp_f": (pl.Float64(), "dew point in °F"),
+        "humidity_pct": (pl.Float64(), "relative humidity in %"),
+        "wind_dir_deg": (pl.Int32(), "wind direction in degrees"),
+        "wind_speed_mph": (pl.Float64(), "wind speed in mph"),
+        "wind_gust_mph": (pl.Float64(), "gust speed in mph"),
+        "precip_in": (pl.Float64(), "precipitation in inches"),
+        "pressure_mb": (pl.Float64(), "sea-level pressure in millibars"),
+        "visibility_mi": (pl.Float64(), "visibility in miles"),
+        **_LINEAGE,
+    },
+    grain=("origin", "observed_at"),
+    window_column="observation_date",
+    not_null=("observation_date",),
+)
+
+CLEAN_AIRLINES = _spec(
+    "clean",
+    "airlines",
+    {
+        "carrier": (pl.String(), "two-letter carrier code"),
+        "name": (pl.String(), "carrier name"),
+        **_LINEAGE,
+    },
+    grain=("carrier",),
+    not_null=("name",),
+)
+
+CLEAN_AIRPORTS = _spec(
+    "clean",
+    "airports",
+    {
+        "faa": (pl.String(), "FAA airport code"),
+        "name": (pl.String(), "airport name"),
+        "lat": (pl.Float64(), "latitude in degrees"),
+        "lon": (pl.Float64(), "longitude in degrees"),
+        "alt_ft": (pl.Int32(), "altitude in feet"),
+        "utc_offset_hours": (pl.Int32(), "standard-time offset from UTC in hours"),
+        "dst": (pl.String(), "daylight saving rule: A (US), U (unknown), N (none)"),
+        "tzone": (pl.String(), "IANA time zone; null when the source has none"),
+        **_LINEAGE,
+    },
+    grain=("faa",),
+    not_null=("name",),
+)
+
+CLEAN_PLANES = _spec(
+    "clean",
+    "planes",
+    {
+        "tailnum": (pl.String(), "aircraft tail number"),
+        "year_built": (pl.Int32(), "year manufactured"),
+        "aircraft_type": (pl.String(), "type of aircraft"),
+        "manufacturer": (pl.String(), "manufacturer"),
+        "model": (pl.String(), "model"),
+        "engines": (pl.Int32(), "number of engines"),
+        "seats": (pl.Int32(), "number of seats"),
+        "speed_mph": (pl.Int32(), "average cruising speed in mph; mostly null in the source"),
+        "engine_type": (pl.String(), "type of engine"),
+        **_LINEAGE,
+    },
+    grain=("tailnum",),
+)
+
+FLIGHT_DAILY_METRICS = _spec(
+    "aggregate",
+    "flight_daily_metrics",
+    {
+        "flight_date": (pl.Date(), "scheduled departure date (local)"),
+        "origin": (pl.String(), "origin airport"),
+        "carrier": (pl.String(), "carrier code"),
+        "flights": (pl.Int32(), "scheduled flights"),
+        "cancelled_flights": (pl.Int32(), "flights that never departed"),
+        "flown_flights": (pl.Int32(), "flights that departed"),
+        "arrivals_reported": (pl.Int32(), "flown flights with a reported arrival delay"),
+        "on_time_arrivals": (pl.Int32(), "reported arrivals with arr_delay_min <= 15"),
+        "mean_dep_delay_min": (pl.Float64(), "mean departure delay of flown flights, minutes"),
+        "p95_dep_delay_min": (pl.Float64(), "95th percentile (linear) departure delay, minutes"),
+        "mean_arr_delay_min": (pl.Float64(), "mean arrival delay of reported arrivals, minutes"),
+        "p95_arr_delay_min": (pl.Float64(), "95th percentile (linear) arrival delay, minutes"),
+    },
+    grain=("flight_date", "origin", "carrier"),
+    window_column="flight_date",
+    not_null=("flights", "cancelled_flights", "flown_flights", "arrivals_reported", "on_time_arrivals"),
+)
+
+CLEAN_TABLES: dict[str, TableSpec] = {
+    "flights": CLEAN_FLIGHTS,
+    "weather": CLEAN_WEATHER,
+    "airlines": CLEAN_AIRLINES,
+    "airports": CLEAN_AIRPORTS,
+    "planes": CLEAN_PLANES,
+}
+
+
+def quarantine_spec(source: SourceSpec) -> TableSpec:
+    """``quarantine.<source>``: rejected rows with their original text fields and why.
+
+    Grain: (source_file, source_row). ``partition_date`` is the file's date for daily
+    sources (null for reference tables) and is the window replaced on re-runs.
+    """
+    cols: dict[str, tuple[pl.DataType, str]] = {
+        "partition_date": (pl.Date(), "partition (file date) the row was delivered in; null for reference data"),
+        **_LINEAGE,
+        "failed_rules": (pl.String(), "';'-separated names of the rules the row broke"),
+        "reason": (pl.String(), "readable explanation, one clause per broken rule"),
+    }
+    for column in source.columns:
+        cols[column] = (pl.String(), f"original '{column}' field as delivered")
+    return _spec(
+        "quarantine",
+        source.name,
+        cols,
+        grain=("source_file", "source_row"),
+        window_column="partition_date" if source.daily else None,
+        not_null=("failed_rules", "reason"),
+    )
+
+
+QUARANTINE_TABLES: dict[str, TableSpec] = {name: quarantine_spec(src) for name, src in SOURCES.items()}

@@ -1,0 +1,1 @@
+"""Pure transforms on polars frames: parsing landing files, cleaning, quarantine rules, metrics."""

@@ -7,11 +7,11 @@ WORKDIR /app
 
 RUN pip install --no-cache-dir "uv==0.13.9"
 COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --frozen --no-dev --no-install-project
+RUN uv sync --frozen --no-dev --no-install-project --compile-bytecode
 COPY platform_assets ./platform_assets
 COPY dbt_project ./dbt_project
 COPY dagster.yaml workspace.yaml ./
-RUN uv sync --frozen --no-dev \
+RUN uv sync --frozen --no-dev --compile-bytecode \
  && cd dbt_project && PLATFORM_PGHOST=localhost PLATFORM_PGPORT=5432 PLATFORM_PGUSER=postgres PLATFORM_PGDATABASE=warehouse \
     /app/.venv/bin/dbt parse --quiet --profiles-dir .
 

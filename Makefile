@@ -24,7 +24,9 @@ $(UV):
 	$(BOOT)/bin/pip install --quiet "uv==$(UV_VERSION)"
 
 .venv/.installed: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python $(PYTHON)
+	# Precompile bytecode: imports of dagster and dbt are slow without it, and some
+	# environments set PYTHONDONTWRITEBYTECODE so it would never be cached.
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	touch $@
 
 dbt_project/target/manifest.json: .venv/.installed $(shell find dbt_project/models dbt_project/macros dbt_project/tests -type f 2>/dev/null) dbt_project/dbt_project.yml

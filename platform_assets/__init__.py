@@ -1,0 +1,11 @@
+"""platform_assets: an asset-centric flight-operations data platform on Dagster.
+
+Landing zone -> raw (parquet lake) -> clean (polars, PostgreSQL) -> aggregate -> dbt marts.
+The single ``Definitions`` object lives in :mod:`platform_assets.definitions`.
+"""
+
+import warnings
+
+# `backfill_policy` is still labelled beta in Dagster 1.13; we rely on it deliberately
+# (single-run ranged backfills), so its warning is noise in every CLI call.
+warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`")

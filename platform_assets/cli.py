@@ -56,7 +56,8 @@ def cmd_warehouse_url(_args: argparse.Namespace) -> int:
 def cmd_instance_url(_args: argparse.Namespace) -> int:
     url = urlsplit(WarehouseResource().get_url())  # always the embedded server
     ensure_database(urlunsplit(url._replace(path="/postgres")), INSTANCE_DATABASE)
-    print(urlunsplit(url._replace(path=f"/{INSTANCE_DATABASE}")))
+    # dagster-postgres speaks psycopg2; SQLAlchemy 2.1 would otherwise pick psycopg 3.
+    print(urlunsplit(url._replace(scheme="postgresql+psycopg2", path=f"/{INSTANCE_DATABASE}")))
     return 0
 
 

@@ -39,10 +39,8 @@ def flight_daily_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse
     warehouse.replace([TableWrite(FLIGHT_DAILY_METRICS, metrics, window)])
     return dg.MaterializeResult(
         metadata={
-            **window_metadata(context),
+            **window_metadata(context, metrics.height),
             "rows_in": flights.height,
-            "rows_out": metrics.height,
-            "dagster/row_count": metrics.height,
             "preview": preview(metrics),
         }
     )

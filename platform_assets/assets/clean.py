@@ -47,9 +47,7 @@ def _write(
         [TableWrite(clean_spec, split.valid, window), TableWrite(quarantine_spec, split.rejected, window)]
     )
     return {
-        "dagster/row_count": split.valid.height,
         "rows_in": raw_rows,
-        "rows_out": split.valid.height,
         "rows_quarantined": split.rejected.height,
         "quarantined_by_rule": dg.MetadataValue.json(rule_counts(split.rejected)),
         "rows_replaced": replaced[clean_spec.qualified_name],
@@ -88,7 +86,8 @@ def _daily_clean_asset(source: SourceSpec, deps: list[str], description: str, tr
         raw = lake.read_parquet(keys)
         split = transform(raw, warehouse)
         window = window_bounds(context)
-        return dg.MaterializeResult(metadata={**window_metadata(context), **_write(warehouse, source, raw.height, split, window)})
+        metadata = _write(warehouse, source, raw.height, split, window)
+        return dg.MaterializeResult(metadata={**window_metadata(context, split.valid.height), **metadata})
 
     return _asset
 
@@ -130,12 +129,16 @@ def _reference_clean_asset(source: SourceSpec) -> dg.AssetsDefinition:
         kinds={"polars", "postgres"},
         code_version=CODE_VERSION,
         deps=[f"raw_{source.name}"],
+        # Unpartitioned, but declared single-run so ranged CLI runs (`--partition-range`) can include it.
+        backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=TRANSIENT_RETRY,
         metadata=table_metadata(spec),
     )
     def _asset(lake: StorageResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
         raw = lake.read_parquet([raw_lake_key(source)])
-        return dg.MaterializeResult(metadata=_write(warehouse, source, raw.height, clean_reference(source.name, raw)))
+        split = clean_reference(source.name, raw)
+        metadata = _write(warehouse, source, raw.height, split)
+        return dg.MaterializeResult(metadata={"dagster/row_count": split.valid.height, "rows_out": split.valid.height, **metadata})
 
     return _asset
 

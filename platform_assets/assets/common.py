@@ -31,9 +31,23 @@ def window_bounds(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
     return dates[0], dates[-1]
 
 
-def window_metadata(context: dg.AssetExecutionContext) -> dict[str, dg.MetadataValue]:
+def window_metadata(context: dg.AssetExecutionContext, rows_out: int) -> dict[str, dg.MetadataValue]:
+    """Partition window and output rows of the run.
+
+    A ranged run attaches the same metadata to every partition's materialization, so
+    ``dagster/row_count`` (a per-partition figure in the UI) is only set for one-day runs;
+    ``rows_out`` always holds the whole window's rows.
+    """
     first, last = window_bounds(context)
-    return {"partition_window": dg.MetadataValue.text(f"{first}..{last}"), "days": dg.MetadataValue.int((last - first).days + 1)}
+    days = (last - first).days + 1
+    metadata = {
+        "partition_window": dg.MetadataValue.text(f"{first}..{last}"),
+        "days_in_window": dg.MetadataValue.int(days),
+        "rows_out": dg.MetadataValue.int(rows_out),
+    }
+    if days == 1:
+        metadata["dagster/row_count"] = dg.MetadataValue.int(rows_out)
+    return metadata
 
 
 def table_metadata(spec: TableSpec) -> dict[str, object]:

@@ -95,6 +95,8 @@ def dbt_partitioned_models(context: dg.AssetExecutionContext, dbt: DbtCliResourc
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     exclude=PARTITIONED_SELECTOR,
+    # Unpartitioned, but declared single-run so ranged CLI runs (`--partition-range`) can include it.
+    backfill_policy=dg.BackfillPolicy.single_run(),
     dagster_dbt_translator=translator,
     retry_policy=TRANSIENT_RETRY,
 )

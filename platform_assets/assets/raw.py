@@ -100,8 +100,7 @@ def _daily_raw_asset(source: SourceSpec, missing_is_error: bool, description: st
                 sample = frame
         return dg.MaterializeResult(
             metadata={
-                **window_metadata(context),
-                "dagster/row_count": rows,
+                **window_metadata(context, rows),
                 "files_read": len(dates) - len(missing),
                 "missing_drops": dg.MetadataValue.json([str(d) for d in missing]),
                 "bytes_written": bytes_written,
@@ -122,6 +121,8 @@ def _reference_raw_asset(source: SourceSpec) -> dg.AssetsDefinition:
         owners=OWNERS,
         kinds={"polars", "parquet"},
         code_version=CODE_VERSION,
+        # Unpartitioned, but declared single-run so ranged CLI runs (`--partition-range`) can include it.
+        backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=TRANSIENT_RETRY,
         metadata={"dagster/column_schema": _column_schema(source)},
     )
@@ -132,7 +133,7 @@ def _reference_raw_asset(source: SourceSpec) -> dg.AssetsDefinition:
         frame = _parse(landing, key, source, None, dt.datetime.now(dt.UTC))
         size = lake.write_parquet(raw_lake_key(source), frame)
         return dg.MaterializeResult(
-            metadata={"dagster/row_count": frame.height, "bytes_written": size, "source_file": key, "preview": preview(frame)}
+            metadata={"dagster/row_count": frame.height, "rows_out": frame.height, "bytes_written": size, "source_file": key, "preview": preview(frame)}
         )
 
     return _asset

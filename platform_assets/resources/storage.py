@@ -17,16 +17,18 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
+from platform_assets.paths import resolve
+
 
 class StorageResource(dg.ConfigurableResource):
-    """Files under a root: ``url`` is a local path (relative paths resolve from the CWD)."""
+    """Files under a root: ``url`` is a local folder (relative paths resolve from the project root)."""
 
     url: str = Field(description="root of the storage: a local folder")
 
     def _root(self) -> Path:
         if "://" in self.url:
             raise NotImplementedError(f"storage URL {self.url!r}: only local folders are supported so far")
-        return Path(self.url).expanduser().resolve()
+        return resolve(self.url)
 
     def _path(self, key: str) -> Path:
         return self._root() / key

@@ -23,6 +23,7 @@
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['flight_date']}],
         tags=['partitioned'],
+        pre_hook="{{ delete_window('flight_date') }}",
     )
 }}
 

@@ -18,5 +18,5 @@ select
     is_cancelled::boolean         as is_cancelled,
     source_file::text             as source_file,
     source_row::integer           as source_row,
-    ingested_at::timestamptz      as ingested_at
+    landed_at::timestamptz        as landed_at
 from {{ source('clean', 'flights') }}

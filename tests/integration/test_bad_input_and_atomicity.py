@@ -1,0 +1,93 @@
+"""Bad landing files and interrupted writes: quarantined with a reason, or a clear failure,
+and never a half-written window."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from platform_assets.resources.warehouse import TableWrite
+from platform_assets.tables import TableSpec
+from tests.integration.conftest import query
+
+PYTHON_LAYERS = "key:raw_flights or key:clean_flights or key:raw_airports or key:clean_airports"
+
+
+def _day_file(landing, day: dt.date) -> str:
+    return landing.read_bytes(f"flights/{day.isoformat()}.csv").decode()
+
+
+def test_corrupt_rows_are_quarantined_with_reason(run_window, landing, warehouse):
+    day = dt.date(2013, 1, 20)
+    original = _day_file(landing, day)
+    lines = original.splitlines()
+    fields = lines[5].split(",")
+    fields[5] = "twelve"  # dep_delay
+    corrupted = [*lines[:5], ",".join(fields), *lines[6:], lines[7], lines[9][:20]]  # + a duplicate + a truncated row
+    try:
+        landing.write_bytes(f"flights/{day.isoformat()}.csv", ("\n".join(corrupted) + "\n").encode())
+        result = run_window(day, day, selection=PYTHON_LAYERS)
+        assert result.success
+        rows = query(
+            warehouse,
+            "select source_row, failed_rules, reason, dep_delay from quarantine.flights where partition_date = %s order by 1",
+            (day,),
+        )
+        by_row = {r[0]: r for r in rows}
+        assert by_row[5][1] == "dep_delay_not_numeric" and by_row[5][3] == "twelve"
+        assert "'twelve' is not a number in 'dep_delay'" in by_row[5][2]
+        assert by_row[len(lines)][1] == "duplicate_flight"
+        assert "missing" in by_row[len(lines) + 1][1]  # the truncated row lacks required fields
+        clean = query(warehouse, "select count(*) from clean.flights where flight_date = %s", (day,))[0][0]
+        assert clean + len(rows) == len(corrupted) - 1  # every data row accounted for
+    finally:
+        landing.write_bytes(f"flights/{day.isoformat()}.csv", original.encode())
+        assert run_window(day, day, selection=PYTHON_LAYERS).success
+    assert query(warehouse, "select count(*) from quarantine.flights where partition_date = %s", (day,))[0][0] == 0
+
+
+def test_header_violation_fails_naming_file_and_partition_and_keeps_previous_data(run_window, landing, warehouse):
+    day = dt.date(2013, 1, 21)
+    assert run_window(day, day, selection=PYTHON_LAYERS).success
+    before = query(warehouse, "select count(*), sum(source_row) from clean.flights where flight_date = %s", (day,))
+    original = _day_file(landing, day)
+    try:
+        landing.write_bytes(f"flights/{day.isoformat()}.csv", original.replace("dep_delay", "departure_delay", 1).encode())
+        result = run_window(day, day, selection=PYTHON_LAYERS, raise_on_error=False)
+        assert not result.success
+        failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+        message = failure.step_failure_data.user_failure_data.description
+        assert "flights/2013-01-21.csv" in message and "partition 2013-01-21" in message
+        assert "missing ['dep_delay']" in message
+        # not retried: a contract violation cannot heal
+        assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    finally:
+        landing.write_bytes(f"flights/{day.isoformat()}.csv", original.encode())
+    assert query(warehouse, "select count(*), sum(source_row) from clean.flights where flight_date = %s", (day,)) == before
+
+
+def test_missing_drop_fails_clearly(run_window, warehouse):
+    day = dt.date(2013, 2, 14)  # January is published, February is not
+    result = run_window(day, day, selection="key:raw_flights", raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "2013-02-14" in failure.step_failure_data.user_failure_data.description
+
+
+def test_interrupted_write_leaves_previous_state(warehouse):
+    # A scratch table with the platform's write path, so no real table is disturbed.
+    spec = TableSpec(
+        schema="scratch", name="atomicity", columns={"day": pl.Date(), "k": pl.String(), "n": pl.Int32()},
+        descriptions={}, grain=("day", "k"), window_column="day", not_null=("n",),
+    )
+    day = dt.date(2013, 1, 2)
+    first = pl.DataFrame({"day": [day, day], "k": ["a", "b"], "n": [1, 2]}).cast(dict(spec.columns))
+    warehouse.replace([TableWrite(spec, first, (day, day))])
+    before = query(warehouse, "select * from scratch.atomicity order by k")
+    # the second write deletes the window, loads one good row, then breaks NOT NULL mid-COPY
+    second = pl.DataFrame({"day": [day, day], "k": ["c", "d"], "n": [3, None]}).cast(dict(spec.columns))
+    with pytest.raises(Exception, match="null value"):
+        warehouse.replace([TableWrite(spec, second, (day, day))])
+    assert query(warehouse, "select * from scratch.atomicity order by k") == before

@@ -4,7 +4,8 @@
     over the current min_date..max_date window. Returns one row per key whose
     counts differ or that exists on only one side.
 #}
-{{ config(severity='error') }}
+{# Attached to the mart as a Dagster asset check (it refs two models). #}
+{{ config(severity='error', meta={'dagster': {'ref': {'name': 'mart_carrier_daily_performance'}}}) }}
 
 with mart as (
 

@@ -15,6 +15,7 @@ Python assets that write those tables, so the lineage is one graph.
 import contextlib
 import json
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,19 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
 translator = PlatformDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
 
 
+def run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args: list[str]):
+    """Stream a dbt invocation's events into Dagster.
+
+    The warehouse connection goes to dbt through the environment; dbt's artifacts go to a
+    temporary target folder removed afterwards (dagster-dbt would otherwise leave one
+    folder per invocation under ``dbt_project/target``).
+    """
+    target_root = Path(dbt_project.project_dir) / dbt_project.target_path
+    target_root.mkdir(parents=True, exist_ok=True)
+    with dbt_connection_env(warehouse), tempfile.TemporaryDirectory(dir=target_root, prefix="run-") as target:
+        yield from dbt.cli(args, context=context, target_path=Path(target)).stream()
+
+
 @contextlib.contextmanager
 def dbt_connection_env(warehouse: WarehouseResource) -> Iterator[None]:
     """Expose the warehouse to the dbt subprocess as the ``PLATFORM_PG*`` variables profiles.yml reads."""
@@ -87,8 +101,7 @@ def dbt_connection_env(warehouse: WarehouseResource) -> Iterator[None]:
 def dbt_partitioned_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     first, last = window_bounds(context)
     dbt_vars = {"min_date": first.isoformat(), "max_date": last.isoformat()}
-    with dbt_connection_env(warehouse):
-        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    yield from run_dbt(context, dbt, warehouse, ["build", "--vars", json.dumps(dbt_vars)])
 
 
 @dbt_assets(
@@ -101,8 +114,7 @@ def dbt_partitioned_models(context: dg.AssetExecutionContext, dbt: DbtCliResourc
     retry_policy=TRANSIENT_RETRY,
 )
 def dbt_unpartitioned_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    with dbt_connection_env(warehouse):
-        yield from dbt.cli(["build"], context=context).stream()
+    yield from run_dbt(context, dbt, warehouse, ["build"])
 
 
 DBT_ASSETS = [dbt_partitioned_models, dbt_unpartitioned_models]

@@ -13,6 +13,8 @@ UV_VERSION := 0.13.9
 # Dagster's instance lives in the top-level dagster.yaml (PostgreSQL storage); locally its
 # database is the embedded server's `dagster` database.
 export DAGSTER_HOME := $(CURDIR)
+# The venv's tools first, so subprocesses (dbt under `dagster dev`) find them too.
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
 INSTANCE_URL = $(shell $(VENV_BIN)/platform-assets instance-url)
 
 .PHONY: install run publish materialize summary test dev checks benchmark stop clean

@@ -58,10 +58,6 @@ class TableSpec:
     def column_names(self) -> list[str]:
         return list(self.columns)
 
-    @property
-    def polars_schema(self) -> pl.Schema:
-        return pl.Schema(self.columns)
-
     def information_schema_type(self, column: str) -> str:
         return _PG_TYPES[type(self.columns[column])][1]
 

@@ -91,29 +91,12 @@ class WarehouseResource(dg.ConfigurableResource):
                     _copy_frame(cur, write.spec, write.frame)
         return deleted
 
-    def count_rows(self, spec: TableSpec, window: tuple[dt.date, dt.date] | None = None) -> int:
-        """Rows of ``spec``'s table (inside ``window`` when given); 0 if the table does not exist."""
-        with self.connect() as conn:
-            if not _table_exists(conn.cursor(), spec):
-                return 0
-            query = sql.SQL("select count(*) from {}").format(spec.identifier)
-            params: tuple = ()
-            if window is not None:
-                query += sql.SQL(" where {} between %s and %s").format(sql.Identifier(spec.window_column))
-                params = window
-            return conn.execute(query, params).fetchone()[0]
-
     def read_frame(self, query: str, params: Sequence | None = None) -> pl.DataFrame:
         """Run a query and return the result as a polars frame (small results only)."""
         with self.connect() as conn, conn.cursor() as cur:
             cur.execute(query, params)
             columns = [d.name for d in cur.description]
             return pl.DataFrame(cur.fetchall(), schema=columns, orient="row")
-
-
-def _table_exists(cur: psycopg.Cursor, spec: TableSpec) -> bool:
-    cur.execute("select to_regclass(%s)", (spec.qualified_name,))
-    return cur.fetchone()[0] is not None
 
 
 def _ensure_table(cur: psycopg.Cursor, spec: TableSpec) -> None:

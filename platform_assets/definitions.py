@@ -20,6 +20,7 @@ from platform_assets.assets.aggregate import AGGREGATE_ASSETS
 from platform_assets.assets.clean import CLEAN_ASSETS
 from platform_assets.assets.dbt import DBT_ASSETS, dbt_project
 from platform_assets.assets.raw import RAW_ASSETS
+from platform_assets.quality.checks import QUALITY_CHECKS
 from platform_assets.resources import StorageResource, WarehouseResource
 
 
@@ -47,6 +48,7 @@ executor = dg.multiprocess_executor.configured(
 
 defs = dg.Definitions(
     assets=[*RAW_ASSETS, *CLEAN_ASSETS, *AGGREGATE_ASSETS, *DBT_ASSETS],
+    asset_checks=QUALITY_CHECKS,
     jobs=[main_job],
     executor=executor,
     resources={

@@ -71,7 +71,7 @@ def run_window(defs):
             "dagster/asset_partition_range_end": last.isoformat(),
         }
         return dg.materialize(
-            assets=list(defs.assets), resources=defs.resources, selection=selection, tags=tags,
+            assets=[*defs.assets, *defs.asset_checks], resources=defs.resources, selection=selection, tags=tags,
             instance=dg.DagsterInstance.ephemeral(), raise_on_error=raise_on_error,
         )
 

@@ -159,6 +159,13 @@ def referential_check(name: str, column: str, reference: str, key: str) -> dg.As
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         window = _window(context, True)
+        if warehouse.read_frame("select to_regclass(%s) is not null as present", (reference,))["present"][0] is False:
+            return dg.AssetCheckResult(
+                passed=False,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=f"{reference} is not materialized yet; cannot check references",
+                metadata=_window_metadata(window),
+            )
         missing = warehouse.read_frame(
             f"select f.{column} as value, count(*) as flights from clean.flights f "
             f"where f.flight_date between %s and %s and f.{column} is not null "

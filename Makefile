@@ -17,7 +17,7 @@ export DAGSTER_HOME := $(CURDIR)
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 INSTANCE_URL = $(shell $(VENV_BIN)/platform-assets instance-url)
 
-.PHONY: install run publish materialize summary test dev checks benchmark stop clean
+.PHONY: install run publish materialize summary checks test dev benchmark stop clean
 
 install: .venv/.installed dbt_project/target/manifest.json
 
@@ -46,6 +46,10 @@ materialize: install
 
 summary: install
 	$(VENV_BIN)/platform-assets summary
+
+## checks: every asset check (Python and dbt) on what the warehouse holds for START..END; fails on an ERROR check
+checks: install
+	$(VENV_BIN)/platform-assets check --start $(START) --end $(END)
 
 ## test: the whole test suite (unit + integration on the embedded PostgreSQL)
 test: install

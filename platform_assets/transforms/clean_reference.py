@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from platform_assets.quality import schemas
+from platform_assets.quality.routing import split_by_model
 from platform_assets.sources.contract import AIRLINES, AIRPORTS, PLANES, SourceSpec
 from platform_assets.tables import CLEAN_AIRLINES, CLEAN_AIRPORTS, CLEAN_PLANES, TableSpec
 from platform_assets.transforms.rules import (
@@ -35,6 +37,7 @@ _MAPPINGS: dict[str, dict[str, tuple[str, pl.DataType]]] = {
         "engine": ("engine_type", pl.String()),
     },
 }
+_MODELS = {"airlines": schemas.CleanAirlines, "airports": schemas.CleanAirports, "planes": schemas.CleanPlanes}
 _SPECS: dict[str, tuple[SourceSpec, TableSpec]] = {
     "airlines": (AIRLINES, CLEAN_AIRLINES),
     "airports": (AIRPORTS, CLEAN_AIRPORTS),
@@ -62,11 +65,14 @@ def clean_reference(name: str, raw: pl.DataFrame) -> Split:
     rules = [required(source_key), *[required(src) for src, (dst, _) in mapping.items() if dst in spec.not_null]]
     rules += [not_numeric(src, dtype) for src, (_, dtype) in mapping.items() if dtype != pl.String()]
     rules.append(duplicate_of_earlier_row([source_key], f"duplicate_{key}"))
-    split = split_by_rules(raw, rules)
-    valid = split.valid.select(
+    parsed = split_by_rules(raw, rules)
+    shaped = parsed.valid.select(
         *[pl.col(src).str.strip_chars().cast(dtype).alias(dst) for src, (dst, dtype) in mapping.items()],
         "source_file",
         "source_row",
         "landed_at",
     ).select(spec.column_names)
-    return Split(valid=valid, rejected=quarantine_rows(split.rejected, source))
+    # Then the ERROR model's row-level rules (ranges, patterns), shared with the asset checks.
+    routed = split_by_model(shaped, parsed.valid, _MODELS[name])
+    rejected = pl.concat([quarantine_rows(parsed.rejected, source), quarantine_rows(routed.rejected, source)])
+    return Split(valid=routed.valid, rejected=rejected)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import polars as pl
 
 from platform_assets.partitions import SOURCE_TIMEZONE
+from platform_assets.quality import schemas
+from platform_assets.quality.routing import split_by_model
 from platform_assets.sources.contract import WEATHER
 from platform_assets.tables import CLEAN_WEATHER
 from platform_assets.transforms.rules import (
@@ -81,8 +83,8 @@ def clean_weather(raw: pl.DataFrame) -> Split:
         ``Split.valid`` shaped as ``clean.weather`` (:data:`platform_assets.tables.CLEAN_WEATHER`),
         ``Split.rejected`` shaped as ``quarantine.weather``; together they hold every raw row.
     """
-    split = split_by_rules(_typed(raw), _rules())
-    valid = split.valid.select(
+    parsed = split_by_rules(_typed(raw), _rules())
+    shaped = parsed.valid.select(
         "origin",
         "observed_at",
         "observation_date",
@@ -91,4 +93,7 @@ def clean_weather(raw: pl.DataFrame) -> Split:
         "source_row",
         "landed_at",
     ).cast(dict(CLEAN_WEATHER.columns))
-    return Split(valid=valid, rejected=quarantine_rows(split.rejected, WEATHER))
+    # Then the ERROR model's row-level rules, shared with the asset checks.
+    routed = split_by_model(shaped, parsed.valid, schemas.CleanWeather)
+    rejected = pl.concat([quarantine_rows(parsed.rejected, WEATHER), quarantine_rows(routed.rejected, WEATHER)])
+    return Split(valid=routed.valid, rejected=rejected)

@@ -119,3 +119,12 @@ def test_weather_mart_joins_each_flight_once(january, warehouse):
         (*JANUARY, *JANUARY),
     )[0]
     assert fct == mart
+
+
+def test_volume_anomaly_check_scores_only_days_with_a_baseline(january):
+    check = next(e for e in january.get_asset_check_evaluations() if e.check_name == "daily_volume_within_weekday_baseline")
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    # January 29-31 are the first days with four earlier same weekdays; 3 origins each
+    assert check.metadata["days_scored"].value == 3 * 3
+    assert check.metadata["days_without_baseline"].value == 28 * 3
+    assert check.passed  # ordinary late-January days

@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 
 from platform_assets import cli
+from platform_assets.quality.freshness import FRESH_MARTS, FRESHNESS_CHECKS
 from platform_assets.sources.nycflights13 import publish_sample
 from tests.integration.conftest import query
 
@@ -30,8 +31,8 @@ def _csv(landing, key: str) -> list[dict[str, str]]:
 @pytest.mark.parametrize(
     ("day", "check", "rule"),
     [
-        (dt.date(2013, 2, 12), "clean_weather:clean_weather_plausibility", "wind_speed_mph: less_than_or_equal_to(150)"),
-        (dt.date(2013, 5, 25), "clean_flights:clean_flights_plausibility", "CleanFlightsPlausibility: implied_speed_at_most_650_mph"),
+        (dt.date(2013, 2, 12), "clean_weather:clean_weather_plausibility", "wind_speed_mph.less_than_or_equal_to(150)"),
+        (dt.date(2013, 5, 25), "clean_flights:clean_flights_plausibility", "implied_speed_at_most_650_mph"),
     ],
 )
 def test_real_defects_are_reported_at_warn_and_do_not_block(day, check, rule, run_window, landing):
@@ -45,7 +46,8 @@ def test_real_defects_are_reported_at_warn_and_do_not_block(day, check, rule, ru
     assert "|" in warned.metadata["failure_sample"].value  # a Markdown table a person can act on
     # the blocking gates pass on the real data, and nothing is lost
     for name in ("clean_flights:clean_flights", "clean_weather:clean_weather", "flight_daily_metrics:flight_daily_metrics",
-                 "clean_flights:raw_equals_clean_plus_quarantined", "clean_weather:raw_equals_clean_plus_quarantined"):
+                 "clean_flights:raw_equals_clean_plus_quarantined", "clean_weather:raw_equals_clean_plus_quarantined",
+                 "clean_flights:quarantine_share_within_limit", "clean_weather:quarantine_share_within_limit"):
         assert checks[name].passed, name
     # unknown tail numbers: a real gap, counted at WARN, equal to a count straight from the landing files
     known = {row["tailnum"] for row in _csv(landing, "reference/planes.csv")}
@@ -68,16 +70,25 @@ def test_corrupted_day_blocks_its_marts_and_keeps_previous_good_data(run_window,
         (day, day),
     )
     original = landing.read_bytes(key).decode()
-    lines = original.splitlines()
-    fields = lines[3].split(",")
-    fields[12] = "BOS"  # origin: parses fine, but breaks the clean_flights schema (ERROR)
+    # Upstream switches JFK to its ICAO code: each row parses, but a third of the day breaks
+    # the CleanFlights origin rule. The rows are quarantined, and the day is blocked.
+    corrupted = original.replace(",JFK,", ",KJFK,")
+    jfk_rows = original.count(",JFK,")
+    assert jfk_rows > 100
     try:
-        landing.write_bytes(key, ("\n".join([*lines[:3], ",".join(fields), *lines[4:]]) + "\n").encode())
+        landing.write_bytes(key, corrupted.encode())
         result = run_window(day, day, raise_on_error=False)
         assert not result.success
-        gate = evaluations(result)["clean_flights:clean_flights"]
+        checks = evaluations(result)
+        gate = checks["clean_flights:quarantine_share_within_limit"]
         assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
-        assert gate.metadata["failures_by_rule"].value == {"origin: isin(['EWR', 'JFK', 'LGA'])": 1}
+        assert gate.metadata["quarantined_rows"].value == jfk_rows
+        assert checks["clean_flights:raw_equals_clean_plus_quarantined"].passed  # nothing lost
+        reasons = query(
+            warehouse, "select failed_rules, reason, count(*) from quarantine.flights where partition_date = %s group by 1, 2",
+            (day,),
+        )
+        assert reasons == [("origin.isin(['EWR', 'JFK', 'LGA'])", "origin.isin(['EWR', 'JFK', 'LGA']) (got 'KJFK')", jfk_rows)]
         materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
         assert "fct_flights" not in materialized and "mart_carrier_daily_performance" not in materialized
         assert query(
@@ -93,3 +104,27 @@ def test_corrupted_day_blocks_its_marts_and_keeps_previous_good_data(run_window,
         landing.write_bytes(key, original.encode())
         assert run_window(day, day).success
     assert cli.main(["check", "--start", day.isoformat(), "--end", day.isoformat()]) == 0
+
+
+def test_marts_are_fresh_only_when_the_latest_partition_is_in(defs):
+    """With the 2013 partitions, 'latest complete partition' is 2013-12-31, whatever today is."""
+    instance = dg.DagsterInstance.ephemeral()
+
+    def evaluate() -> dict[str, dg.AssetCheckEvaluation]:
+        result = dg.materialize(
+            assets=[*defs.assets, *defs.asset_checks], resources=defs.resources, instance=instance,
+            selection=dg.AssetSelection.checks(*FRESHNESS_CHECKS),
+        )
+        return {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
+
+    def report(partition: str) -> None:
+        for mart in FRESH_MARTS:
+            instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=mart, partition=partition))
+
+    stale = evaluate()
+    assert set(stale) == set(FRESH_MARTS)
+    assert all(not e.passed and e.severity == dg.AssetCheckSeverity.WARN for e in stale.values())
+    report("2013-12-30")  # the day before the latest does not count
+    assert not any(e.passed for e in evaluate().values())
+    report("2013-12-31")
+    assert all(e.passed for e in evaluate().values())

@@ -1,0 +1,41 @@
+"""Freshness of the marts: is yesterday's partition in the marts by the morning deadline?
+
+"Fresh" for this data: upstream delivers one drop per scheduled-departure day after the
+day ends; the daily schedule processes it at 02:00 America/New_York. A mart is fresh when,
+at the 06:00 America/New_York deadline, the most recent *complete* daily partition (the
+previous day, or the last day of ``PLATFORM_PARTITIONS_END`` for a historical replay such
+as the 2013 sample) has been materialized. A late or missing drop, a failed run or a
+blocked quality gate all show up here as a missed deadline.
+
+The checks are Dagster's time-partition freshness checks, evaluated by their sensor (on
+whenever the daemon runs) rather than in every run: a one-day run of a past date says
+nothing about whether today's data arrived. Dagster marks these builders as superseded by
+``FreshnessPolicy``; we keep them on purpose: a policy judges the *last materialization
+time*, so re-running any old day would make a mart look fresh, whereas the partition check
+asks whether the *latest day* is there.
+"""
+
+import warnings
+
+import dagster as dg
+
+from platform_assets.partitions import SOURCE_TIMEZONE
+
+#: The partitioned dbt marts people read.
+FRESH_MARTS = ["fct_flights", "mart_carrier_daily_performance", "mart_weather_delay"]
+FRESHNESS_DEADLINE_CRON = "0 6 * * *"
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.SupersessionWarning)  # see the module docstring
+    FRESHNESS_CHECKS = dg.build_time_partition_freshness_checks(
+        assets=[dg.AssetKey(name) for name in FRESH_MARTS],
+        deadline_cron=FRESHNESS_DEADLINE_CRON,
+        timezone=SOURCE_TIMEZONE,
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+    FRESHNESS_SENSOR = dg.build_sensor_for_freshness_checks(
+        freshness_checks=FRESHNESS_CHECKS,
+        name="marts_freshness_sensor",
+        minimum_interval_seconds=15 * 60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )

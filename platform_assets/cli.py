@@ -97,7 +97,7 @@ def cmd_summary(_args: argparse.Namespace) -> int:
     print(f"  {'table':<10} {'raw':>9} {'clean':>9} {'quarantined':>12}")
     for name, source in SOURCES.items():
         keys = [k for k in lake.list_keys(f"raw/{source.folder}") if source.daily or k.endswith(f"/{name}.parquet")]
-        raw = pl.scan_parquet([lake.uri(k) for k in keys]).select(pl.len()).collect().item() if keys else 0
+        raw = lake.parquet_row_count(keys)
         clean = _count(warehouse, f"clean.{name}")
         quarantined = _count(warehouse, f"quarantine.{name}")
         print(f"  {name:<10} {raw:>9} {clean if clean is not None else '-':>9} {quarantined if quarantined is not None else '-':>12}")

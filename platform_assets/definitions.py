@@ -20,8 +20,11 @@ from platform_assets.assets.aggregate import AGGREGATE_ASSETS
 from platform_assets.assets.clean import CLEAN_ASSETS
 from platform_assets.assets.dbt import DBT_ASSETS, dbt_project
 from platform_assets.assets.raw import RAW_ASSETS
+from platform_assets.automation.landing_sensor import landing_zone_sensor
+from platform_assets.automation.schedules import daily_previous_day
 from platform_assets.partitions import daily_partitions
 from platform_assets.quality.checks import QUALITY_CHECKS
+from platform_assets.quality.freshness import FRESHNESS_CHECKS, FRESHNESS_SENSOR
 from platform_assets.resources import StorageResource, WarehouseResource
 
 
@@ -31,9 +34,12 @@ def env_or_default(name: str, default: str) -> str | dg.EnvVar:
     return dg.EnvVar(name) if os.getenv(name) else default
 
 
+# Freshness checks are evaluated by their sensor, not inside runs (see quality/freshness.py).
+WITHOUT_FRESHNESS = dg.AssetSelection.all() - dg.AssetSelection.checks(*FRESHNESS_CHECKS)
+
 main_job = dg.define_asset_job(
     name="main_job",
-    selection=dg.AssetSelection.all(),
+    selection=WITHOUT_FRESHNESS,
     description="Landing zone -> raw -> clean -> aggregate -> dbt marts for a partition or a range, in one run.",
 )
 
@@ -41,7 +47,7 @@ main_job = dg.define_asset_job(
 # warehouse already holds for a partition or range; nothing is materialized.
 quality_checks_job = dg.define_asset_job(
     name="quality_checks",
-    selection=dg.AssetSelection.all_asset_checks(),
+    selection=dg.AssetSelection.all_asset_checks() - dg.AssetSelection.checks(*FRESHNESS_CHECKS),
     partitions_def=daily_partitions,  # checks alone do not let Dagster infer the partitions
     description="Run every asset check for a partition or range without re-materializing.",
 )
@@ -58,7 +64,9 @@ executor = dg.multiprocess_executor.configured(
 
 defs = dg.Definitions(
     assets=[*RAW_ASSETS, *CLEAN_ASSETS, *AGGREGATE_ASSETS, *DBT_ASSETS],
-    asset_checks=QUALITY_CHECKS,
+    asset_checks=[*QUALITY_CHECKS, *FRESHNESS_CHECKS],
+    sensors=[landing_zone_sensor, FRESHNESS_SENSOR],
+    schedules=[daily_previous_day],
     jobs=[main_job, quality_checks_job],
     executor=executor,
     resources={

@@ -51,3 +51,43 @@ def clean_airports(raw_airports) -> pl.DataFrame:
     from platform_assets.transforms.clean_reference import clean_reference
 
     return clean_reference("airports", raw_airports).valid
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A real S3-compatible HTTP server (moto's server mode) on loopback for the session.
+
+    Sets the standard AWS environment variables, so every boto3 client the platform
+    builds (through dagster-aws' S3Resource) talks to it. Yields the endpoint URL.
+    """
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    patch = pytest.MonkeyPatch()
+    for name, value in {
+        "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+    }.items():
+        patch.setenv(name, value)
+    yield endpoint
+    patch.undo()
+    server.stop()
+
+
+@pytest.fixture()
+def s3_bucket(s3_endpoint, request) -> str:
+    """A fresh, empty bucket on the loopback S3 server; returns its name."""
+    import re
+
+    import boto3
+
+    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:50].strip("-") + "-" + str(abs(hash(request.node.nodeid)) % 10_000)
+    boto3.client("s3").create_bucket(Bucket=name)
+    return name

@@ -1,8 +1,10 @@
 """Object storage behind one resource: the landing zone and the lake.
 
-Keys are ``/``-separated paths relative to the resource's root ``url``. Today the root is a
-local folder; an ``s3://bucket/prefix`` root is rejected with a clear message until S3
-support lands (issue 4), so no caller needs to change when it does.
+Keys are ``/``-separated paths relative to the resource's root ``url``: a local folder
+(relative paths resolve from the project root) or ``s3://bucket/prefix``. S3 goes through
+dagster-aws' ``S3Resource``, configured by the standard AWS environment variables
+(``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_REGION``, ``AWS_ENDPOINT_URL`` for
+an S3-compatible server such as MinIO). Callers never see which one is in use.
 """
 
 from __future__ import annotations
@@ -11,45 +13,61 @@ import datetime as dt
 import io
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import dagster as dg
 import polars as pl
+from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from platform_assets.paths import resolve
 
 
-class StorageResource(dg.ConfigurableResource):
-    """Files under a root: ``url`` is a local folder (relative paths resolve from the project root)."""
+@dataclass(frozen=True)
+class ObjectMeta:
+    """What a listing knows about one stored object: modification time (UTC) and size in bytes."""
 
-    url: str = Field(description="root of the storage: a local folder")
+    modified: dt.datetime
+    size: int
 
-    def _root(self) -> Path:
-        if "://" in self.url:
-            raise NotImplementedError(f"storage URL {self.url!r}: only local folders are supported so far")
-        return resolve(self.url)
+
+class Backend(Protocol):
+    """The operations every storage backend provides (keys relative to the root)."""
+
+    def uri(self, key: str) -> str: ...
+    def exists(self, key: str) -> bool: ...
+    def read_bytes(self, key: str) -> bytes: ...
+    def stat(self, key: str) -> ObjectMeta: ...
+    def write_bytes(self, key: str, data: bytes) -> None: ...
+    def delete(self, key: str) -> None: ...
+    def list(self, prefix: str, since: dt.datetime | None) -> dict[str, ObjectMeta]: ...
+
+
+class LocalBackend:
+    """A local folder. Writes go to a temporary file and are renamed into place (atomic)."""
+
+    def __init__(self, root: Path):
+        self.root = root
 
     def _path(self, key: str) -> Path:
-        return self._root() / key
+        return self.root / key
 
     def uri(self, key: str) -> str:
-        """Absolute location of ``key``, for messages and metadata."""
         return str(self._path(key))
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
     def read_bytes(self, key: str) -> bytes:
-        """Content of ``key``. Raises FileNotFoundError naming the full location."""
         return self._path(key).read_bytes()
 
-    def last_modified(self, key: str) -> dt.datetime:
-        """When ``key`` was last written (UTC, microsecond precision)."""
-        return dt.datetime.fromtimestamp(self._path(key).stat().st_mtime, tz=dt.UTC)
+    def stat(self, key: str) -> ObjectMeta:
+        stat = self._path(key).stat()
+        return ObjectMeta(modified=dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC), size=stat.st_size)
 
     def write_bytes(self, key: str, data: bytes) -> None:
-        """Write ``key`` atomically: readers see the old content or the new, never a torn file."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -61,17 +79,81 @@ class StorageResource(dg.ConfigurableResource):
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def list_keys(self, prefix: str = "") -> list[str]:
-        """Sorted keys under ``prefix`` (a folder), skipping hidden and temporary files."""
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def list(self, prefix: str, since: dt.datetime | None) -> dict[str, ObjectMeta]:
         base = self._path(prefix)
         if not base.is_dir():
-            return []
-        root = self._root()
-        return sorted(
-            p.relative_to(root).as_posix()
-            for p in base.rglob("*")
-            if p.is_file() and not p.name.startswith(".")
-        )
+            return {}
+        out = {}
+        for path in base.rglob("*"):
+            if path.is_file() and not path.name.startswith("."):
+                meta = self.stat(path.relative_to(self.root).as_posix())
+                if since is None or meta.modified >= since:
+                    out[path.relative_to(self.root).as_posix()] = meta
+        return out
+
+
+class StorageResource(dg.ConfigurableResource):
+    """Files under a root ``url``: a local folder or ``s3://bucket/prefix``."""
+
+    url: str = Field(description="root of the storage: a local folder or s3://bucket/prefix")
+    s3: S3Resource = Field(
+        default_factory=S3Resource,
+        description="S3 client settings for s3:// roots; by default from the standard AWS environment variables",
+    )
+
+    @property
+    def is_s3(self) -> bool:
+        return self.url.startswith("s3://")
+
+    def _backend(self) -> Backend:
+        if self.is_s3:
+            from platform_assets.resources.storage_s3 import S3Backend
+
+            return S3Backend(self.url, self.s3.get_client())
+        if "://" in self.url:
+            raise ValueError(f"storage URL {self.url!r}: use a local folder or s3://bucket/prefix")
+        return LocalBackend(resolve(self.url))
+
+    def uri(self, key: str) -> str:
+        """Absolute location of ``key`` (a path or an ``s3://`` URI), for messages and metadata."""
+        return self._backend().uri(key)
+
+    def exists(self, key: str) -> bool:
+        return self._backend().exists(key)
+
+    def read_bytes(self, key: str) -> bytes:
+        """Content of ``key``. Raises FileNotFoundError naming the full location."""
+        return self._backend().read_bytes(key)
+
+    def stat(self, key: str) -> ObjectMeta:
+        """Modification time (UTC) and size of ``key``. Raises FileNotFoundError when absent."""
+        return self._backend().stat(key)
+
+    def last_modified(self, key: str) -> dt.datetime:
+        """When ``key`` was last written (UTC)."""
+        return self.stat(key).modified
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        """Write ``key`` atomically: readers see the old content or the new, never a torn file."""
+        self._backend().write_bytes(key, data)
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` (no error when it is already gone)."""
+        self._backend().delete(key)
+
+    def list_with_metadata(self, prefix: str = "", since: dt.datetime | None = None) -> dict[str, ObjectMeta]:
+        """Keys under ``prefix`` with their metadata, only those modified at or after ``since`` if given.
+
+        Hidden and temporary files (a name starting with ``.``) are skipped.
+        """
+        return self._backend().list(prefix, since)
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        """Sorted keys under ``prefix`` (a folder), skipping hidden and temporary files."""
+        return sorted(self.list_with_metadata(prefix))
 
     def write_parquet(self, key: str, frame: pl.DataFrame) -> int:
         """Write ``frame`` as parquet at ``key`` (atomically); returns the bytes written."""
@@ -85,4 +167,16 @@ class StorageResource(dg.ConfigurableResource):
         """Concatenate the parquet files at ``keys`` (all must exist)."""
         if not keys:
             raise ValueError("read_parquet needs at least one key")
-        return pl.read_parquet([self._path(k) for k in keys])
+        if self.is_s3:
+            backend = self._backend()
+            return pl.concat([pl.read_parquet(io.BytesIO(backend.read_bytes(k))) for k in keys])
+        return pl.read_parquet([self.uri(k) for k in keys])
+
+    def parquet_row_count(self, keys: list[str]) -> int:
+        """Total rows of the parquet files at ``keys``, from their footers where possible."""
+        if not keys:
+            return 0
+        if self.is_s3:
+            backend = self._backend()
+            return sum(pl.scan_parquet(io.BytesIO(backend.read_bytes(k))).select(pl.len()).collect().item() for k in keys)
+        return pl.scan_parquet([self.uri(k) for k in keys]).select(pl.len()).collect().item()

@@ -1,0 +1,1 @@
+"""Triggers: the landing-zone sensor and the daily schedule."""

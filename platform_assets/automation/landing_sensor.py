@@ -1,0 +1,140 @@
+"""Landing-zone sensor: new or re-delivered drops become (ranged) runs of the main job.
+
+Each evaluation lists only the landing files modified since the newest modification time
+it has processed (its cursor keeps that high-water mark and the keys seen at exactly that
+time). Unchanged files are therefore never processed twice, and a re-delivered file (new
+content, new modification time) is. A file copied in with an *old* modification time
+(``cp -p``, ``rsync -t``) is not seen: deliver with the current time, as S3 always does.
+
+* A day runs once both its ``flights`` and ``weather`` drops are there; a day with only one
+  is reported as waiting and runs when the other lands.
+* New days are grouped into runs of consecutive days, each one ranged run (every asset has
+  a single-run backfill policy), so dropping a month gives one run, not 31.
+* ``run_key`` is derived from the versions (key, mtime, size) of the files of the range, so
+  even with a reset cursor the same files never start a second run.
+* Files that break the landing contract (unknown folder or name, bad date, outside the
+  partitions) are logged as warnings and named in the evaluation's skip reason.
+"""
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+
+import dagster as dg
+
+from platform_assets.partitions import partition_bounds
+from platform_assets.resources.storage import StorageResource
+from platform_assets.sources.contract import CSV_SUFFIXES, FLIGHTS, SOURCES, WEATHER, classify_landing_keys
+
+DAILY_SOURCES = (FLIGHTS.name, WEATHER.name)
+#: Longest ranged run the sensor requests; a year of drops becomes a handful of runs.
+MAX_DAYS_PER_RUN = 92
+
+
+def consecutive_ranges(days: Iterable[dt.date], max_days: int = MAX_DAYS_PER_RUN) -> list[tuple[dt.date, dt.date]]:
+    """Group dates into sorted runs of consecutive days (inclusive bounds), at most ``max_days`` long."""
+    ranges: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(set(days)):
+        if ranges and day - ranges[-1][1] == dt.timedelta(days=1) and (day - ranges[-1][0]).days < max_days:
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
+
+
+def _version(key: str, modified: dt.datetime, size: int) -> str:
+    return f"{key}@{modified.isoformat()}#{size}"
+
+
+def evaluate_landing_zone(landing: StorageResource, cursor: str | None, log=None) -> dg.SensorResult:
+    """One sensor evaluation: run requests for new complete days, and the advanced cursor.
+
+    Args:
+        landing: the landing zone.
+        cursor: the previous evaluation's cursor (JSON ``{"mark": iso, "keys_at_mark": [...]}``) or None.
+        log: a logger for contract violations and waiting days (optional).
+
+    Returns:
+        A ``SensorResult`` with one ``RunRequest`` per range of consecutive ready days
+        (tags ``dagster/asset_partition_range_start``/``_end``), a ``SkipReason`` when there is
+        nothing to run, and the new cursor.
+    """
+    state = json.loads(cursor) if cursor else {}
+    mark = dt.datetime.fromisoformat(state["mark"]) if state.get("mark") else None
+    keys_at_mark = set(state.get("keys_at_mark", []))
+
+    # Only what changed since the last evaluation's high-water mark is listed (on S3, with
+    # dagster-aws' get_objects and a since_last_modified bound).
+    listed = landing.list_with_metadata(since=mark)
+    fresh = {k: meta for k, meta in listed.items() if not (meta.modified == mark and k in keys_at_mark)}
+    inventory = classify_landing_keys(sorted(fresh), *partition_bounds())
+    violations = inventory.violations
+    for key, why in violations:
+        if log:
+            log.warning(f"landing file breaks the contract and is not ingested: {key}: {why}")
+
+    def drop_version(source_name: str, day: dt.date) -> str | None:
+        """Version of the day's drop of ``source_name`` (new or already there), None if absent."""
+        source = SOURCES[source_name]
+        for suffix in CSV_SUFFIXES:
+            key = source.daily_key(day, suffix)
+            meta = fresh.get(key) or (landing.stat(key) if landing.exists(key) else None)
+            if meta:
+                return _version(key, meta.modified, meta.size)
+        return None
+
+    touched = sorted({day for (_source, day) in inventory.drops})
+    versions = {day: [drop_version(s, day) for s in DAILY_SOURCES] for day in touched}
+    ready = [day for day in touched if all(versions[day])]
+    waiting = [day for day in touched if not all(versions[day])]
+    for day in waiting:
+        if log:
+            missing = [s for s, v in zip(DAILY_SOURCES, versions[day]) if v is None]
+            log.info(f"{day}: waiting for {', '.join(missing)} before running the day")
+
+    requests = []
+    for first, last in consecutive_ranges(ready):
+        in_range = sorted(v for day in ready if first <= day <= last for v in versions[day])
+        run_key = f"landing:{first}..{last}:" + hashlib.sha1("\n".join(in_range).encode()).hexdigest()[:16]
+        requests.append(
+            dg.RunRequest(
+                run_key=run_key,
+                tags={
+                    "dagster/asset_partition_range_start": first.isoformat(),
+                    "dagster/asset_partition_range_end": last.isoformat(),
+                    "platform/trigger": "landing_zone_sensor",
+                },
+            )
+        )
+
+    if fresh:
+        new_mark = max(meta.modified for meta in fresh.values())
+        at_mark = {k for k, meta in fresh.items() if meta.modified == new_mark}
+        if mark is not None and new_mark <= mark:
+            new_mark, at_mark = mark, at_mark | keys_at_mark
+        new_cursor = json.dumps({"mark": new_mark.isoformat(), "keys_at_mark": sorted(at_mark)})
+    else:
+        new_cursor = cursor
+
+    skip = None
+    if not requests:
+        parts = ["no new complete daily drops"]
+        if waiting:
+            parts.append(f"waiting for the other half of {', '.join(map(str, waiting))}")
+        if violations:
+            parts.append("files breaking the landing contract: " + "; ".join(f"{k} ({why})" for k, why in violations))
+        skip = dg.SkipReason("; ".join(parts))
+    return dg.SensorResult(run_requests=requests, skip_reason=skip, cursor=new_cursor)
+
+
+@dg.sensor(
+    name="landing_zone_sensor",
+    job_name="main_job",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="New or re-delivered flights/weather drops in the landing zone -> one ranged main_job run per "
+    "range of consecutive complete days. Contract violations are reported in the evaluation.",
+)
+def landing_zone_sensor(context: dg.SensorEvaluationContext, landing: StorageResource) -> dg.SensorResult:
+    return evaluate_landing_zone(landing, context.cursor, context.log)

@@ -17,7 +17,7 @@ export DAGSTER_HOME := $(CURDIR)
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 INSTANCE_URL = $(shell $(VENV_BIN)/platform-assets instance-url)
 
-.PHONY: install run publish materialize summary checks test dev benchmark stop clean
+.PHONY: install run publish materialize summary checks test dev benchmark benchmark-latency stop clean
 
 install: .venv/.installed dbt_project/target/manifest.json
 
@@ -62,6 +62,9 @@ dev: install
 ## benchmark: time the full-year ranged run and a single-day run
 benchmark: install
 	$(VENV_BIN)/python benchmarks/run_benchmark.py
+
+benchmark-latency: install
+	$(VENV_BIN)/python benchmarks/landing_latency.py
 
 stop:
 	-$(VENV_BIN)/platform-assets warehouse-stop

@@ -16,6 +16,8 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from platform_assets.alerts.notifier import AlertResource
+from platform_assets.alerts.sensors import check_failure_alerts, run_failure_alerts
 from platform_assets.assets.aggregate import AGGREGATE_ASSETS
 from platform_assets.assets.clean import CLEAN_ASSETS
 from platform_assets.assets.dbt import DBT_ASSETS, dbt_project
@@ -65,7 +67,7 @@ executor = dg.multiprocess_executor.configured(
 defs = dg.Definitions(
     assets=[*RAW_ASSETS, *CLEAN_ASSETS, *AGGREGATE_ASSETS, *DBT_ASSETS],
     asset_checks=[*QUALITY_CHECKS, *FRESHNESS_CHECKS],
-    sensors=[landing_zone_sensor, FRESHNESS_SENSOR],
+    sensors=[landing_zone_sensor, FRESHNESS_SENSOR, run_failure_alerts, check_failure_alerts],
     schedules=[daily_previous_day],
     jobs=[main_job, quality_checks_job],
     executor=executor,
@@ -73,6 +75,16 @@ defs = dg.Definitions(
         "warehouse": WarehouseResource(url=env_or_default("PLATFORM_WAREHOUSE_URL", "")),
         "landing": StorageResource(url=env_or_default("PLATFORM_LANDING_URL", "data/landing")),
         "lake": StorageResource(url=env_or_default("PLATFORM_LAKE_URL", "data/lake")),
+        "alerts": AlertResource(
+            ui_url=env_or_default("PLATFORM_UI_URL", "http://127.0.0.1:3000"),
+            slack_token=env_or_default("SLACK_BOT_TOKEN", ""),
+            slack_channel=env_or_default("PLATFORM_SLACK_CHANNEL", "#data-platform-alerts"),
+            webhook_url=env_or_default("PLATFORM_ALERT_WEBHOOK_URL", ""),
+            smtp_host=env_or_default("PLATFORM_SMTP_HOST", ""),
+            smtp_port=int(os.getenv("PLATFORM_SMTP_PORT", "25")),
+            smtp_from=env_or_default("PLATFORM_SMTP_FROM", "dagster@localhost"),
+            smtp_to=env_or_default("PLATFORM_ALERT_EMAIL_TO", ""),
+        ),
         "dbt": DbtCliResource(
             project_dir=dbt_project,
             # The dbt installed beside this interpreter, so an un-activated venv works too.

@@ -1,0 +1,1 @@
+"""Alerts: failed runs, failed blocking checks and missed freshness, sent to people."""

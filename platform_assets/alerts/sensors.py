@@ -1,0 +1,116 @@
+"""Alert sensors: a failed run, a failed blocking check, a missed freshness deadline.
+
+* ``run_failure_alerts`` (Dagster's run-failure sensor): the run, its assets and partition,
+  the failed steps' first error lines, and a link to the run in the UI.
+* ``check_failure_alerts``: reads new asset-check evaluations from the event log (cursor:
+  the last storage id seen) and alerts on failed blocking (ERROR) checks and failed
+  freshness checks. WARN checks are for dashboards, not for paging people.
+"""
+
+import dagster as dg
+
+from platform_assets.alerts.notifier import Alert, AlertResource
+
+FRESHNESS_CHECK_NAME = "freshness_check"
+MAX_EVENTS_PER_TICK = 500
+
+
+def _partition(tags: dict[str, str]) -> str | None:
+    start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+    if start and end:
+        return start if start == end else f"{start}...{end}"
+    return tags.get("dagster/partition")
+
+
+def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertResource) -> Alert:
+    """Build the alert for a failed run (first error lines of each failed step)."""
+    run = context.dagster_run
+    errors = []
+    for event in context.get_step_failure_events():
+        data = event.step_failure_data
+        text = (data.user_failure_data.description if data.user_failure_data and data.user_failure_data.description
+                else data.error.message if data.error else event.message or "")
+        errors.append(f"{event.step_key}: {text.strip()}")
+    failed_steps = [e.step_key for e in context.get_step_failure_events()]
+    # The run's selected assets; runs that select everything (ad-hoc materializations) name
+    # the failed steps instead, which are the assets (or the dbt step) that broke.
+    assets = sorted(k.to_user_string() for k in (run.asset_selection or [])) or failed_steps
+    return Alert(
+        kind="run_failure",
+        title=f"Run of {run.job_name} failed" + (f" in {', '.join(failed_steps)}" if failed_steps else ""),
+        run_id=run.run_id,
+        run_url=alerts.run_url(run.run_id),
+        assets=assets,
+        partition=_partition(run.tags),
+        error="\n".join(errors) or (context.failure_event.message or ""),
+    )
+
+
+@dg.run_failure_sensor(
+    name="run_failure_alerts",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Sends an alert (Slack / webhook / email, as configured) for every failed run.",
+)
+def run_failure_alerts(context: dg.RunFailureSensorContext, alerts: AlertResource) -> None:
+    alerts.send(run_failure_alert(context, alerts), context.log)
+
+
+def check_alerts(instance: dg.DagsterInstance, after_storage_id: int, alerts: AlertResource) -> tuple[list[Alert], int]:
+    """Alerts for failed blocking and freshness checks evaluated after ``after_storage_id``.
+
+    Returns the alerts and the newest storage id seen (the next cursor).
+    """
+    records = instance.get_event_records(
+        dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after_storage_id),
+        ascending=True,
+        limit=MAX_EVENTS_PER_TICK,
+    )
+    found, cursor = [], after_storage_id
+    for record in records:
+        cursor = max(cursor, record.storage_id)
+        evaluation: dg.AssetCheckEvaluation = record.event_log_entry.dagster_event.event_specific_data
+        if evaluation.passed:
+            continue
+        is_freshness = evaluation.check_name == FRESHNESS_CHECK_NAME
+        is_blocking = evaluation.severity == dg.AssetCheckSeverity.ERROR and evaluation.blocking is not False
+        if not (is_freshness or is_blocking):
+            continue
+        run_id = record.run_id or None
+        run = instance.get_run_by_id(run_id) if run_id else None
+        asset = evaluation.asset_key.to_user_string()
+        metadata = {k: v.value for k, v in evaluation.metadata.items() if not k.startswith("dagster/")}
+        details = "\n".join(f"{k}: {v}" for k, v in metadata.items() if not isinstance(v, (dict, list)) and len(str(v)) < 200)
+        found.append(
+            Alert(
+                kind="freshness_missed" if is_freshness else "blocking_check_failed",
+                title=(f"{asset} missed its freshness deadline" if is_freshness
+                       else f"Blocking check {asset}:{evaluation.check_name} failed; downstream assets did not run"),
+                run_id=run_id,
+                run_url=alerts.run_url(run_id) if run_id else None,
+                assets=[asset],
+                partition=evaluation.partition or (_partition(run.tags) if run else None),
+                error="\n".join(filter(None, [evaluation.description or "", details])),
+            )
+        )
+    return found, cursor
+
+
+@dg.sensor(
+    name="check_failure_alerts",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Alerts on failed blocking (ERROR) asset checks and missed freshness deadlines.",
+)
+def check_failure_alerts(context: dg.SensorEvaluationContext, alerts: AlertResource) -> dg.SensorResult:
+    if context.cursor is None:
+        # Start from now: a new deployment should not page for history.
+        latest = context.instance.get_event_records(
+            dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION), ascending=False, limit=1
+        )
+        start = latest[0].storage_id if latest else 0
+        return dg.SensorResult(skip_reason=dg.SkipReason("started watching check evaluations"), cursor=str(start))
+    found, cursor = check_alerts(context.instance, int(context.cursor), alerts)
+    for alert in found:
+        alerts.send(alert, context.log)
+    skip = None if found else dg.SkipReason("no failed blocking or freshness checks")
+    return dg.SensorResult(skip_reason=skip, cursor=str(cursor))

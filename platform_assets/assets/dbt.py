@@ -57,6 +57,33 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
     def get_owners(self, dbt_resource_props: Mapping[str, Any]):
         return OWNERS
 
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        """Partitioned models also depend directly on the Python assets their views read.
+
+        ``fct_flights`` reads ``clean.flights`` through the unpartitioned ``stg_flights``
+        view. When a run selects only the partitioned assets (what a partition backfill
+        does), the view is not in the run, and without this edge Dagster would start the
+        dbt step before ``clean_flights`` had written the window.
+        """
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        node = manifest["nodes"].get(unique_id, {})
+        if "partitioned" not in node.get("tags", []):
+            return spec
+        through_views = sorted(self._sources_behind(manifest, node), key=lambda k: k.to_user_string())
+        return spec.merge_attributes(deps=[k for k in through_views if k not in {d.asset_key for d in spec.deps}])
+
+    def _sources_behind(self, manifest: Mapping[str, Any], node: Mapping[str, Any]) -> set[dg.AssetKey]:
+        """Asset keys of the dbt sources reached through unpartitioned parent models."""
+        found: set[dg.AssetKey] = set()
+        for parent_id in node.get("depends_on", {}).get("nodes", []):
+            if parent_id.startswith("source."):
+                found.add(self.get_asset_key(manifest["sources"][parent_id]))
+            elif parent_id.startswith("model."):
+                parent = manifest["nodes"][parent_id]
+                if "partitioned" not in parent.get("tags", []):
+                    found |= self._sources_behind(manifest, parent)
+        return found
+
 
 translator = PlatformDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
 

@@ -1,8 +1,3 @@
--- Tagged partitioned: a 1:1 view over a daily-partitioned clean table. Built in the same
--- step as the marts it feeds, so a run of only the partitioned assets (a backfill) orders
--- the marts after the clean tables instead of racing them.
-{{ config(tags=['partitioned']) }}
-
 select
     flight_id::text               as flight_id,
     flight_date::date             as flight_date,

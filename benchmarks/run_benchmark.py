@@ -1,49 +1,55 @@
-"""Benchmark the platform's main job exactly as users run it: the ``dagster`` CLI.
+"""Benchmark the platform beside Dagster's own floor, exactly as users run it: the ``dagster`` CLI.
 
 Usage (from the repo root; ``make benchmark`` runs it with the defaults)::
 
-    .venv/bin/python benchmarks/run_benchmark.py [--repeats 3]
+    .venv/bin/python benchmarks/run_benchmark.py [--repeats 3] [--scale 10]
         [--start 2013-01-01 --end 2013-12-31] [--day 2013-06-15]
+        [--only floor_day,day,...] [--output latest]
 
-What it measures
-----------------
-Three scenarios, each a subprocess run of::
+Scenarios
+---------
+All run in one invocation, **alternating**: round 1 runs every scenario once, then round 2,
+and so on, so a slow spell of the machine hits every scenario alike.
 
-    .venv/bin/dagster asset materialize -m platform_assets.definitions --select '*' \\
-        --partition-range START...END       # "ranged": every asset, one run for the window
-        --partition DAY                     # "single day": every asset, one partition
-    .venv/bin/platform-assets check --start START --end END   # "checks only": every asset check
+``floor_day`` / ``floor_year``
+    ``benchmarks/floor/definitions.py``: 12 chained no-op daily-partitioned assets with
+    ``BackfillPolicy.single_run()``, run with the same command, instance (``dagster.yaml``:
+    PostgreSQL storage on the embedded server) and executor as the platform: what Dagster's
+    own bookkeeping costs for our shape.
+``day``
+    every asset and check of the platform for one partition (``--partition DAY``).
+``year``
+    every asset and check for START..END as one ranged run (``--partition-range``).
+``checks_only``
+    ``platform-assets check --start START --end END``: every asset check (Python and dbt)
+    on what the warehouse holds, nothing materialized.
+``scaled``
+    the year with every flight repeated ``--scale`` times under distinct flight numbers
+    (``benchmarks/scale_landing.py``), in its own landing zone, lake and warehouse database
+    (``warehouse_x<N>`` on the embedded server), so it never touches the real data.
 
-The checks-only run over the same window gives the cost of the quality gates as a share
-of the main job (see :func:`checks_cost`).
+Before measuring, the sample drops for START..END are published (idempotent), the scaled
+landing zone is written if needed, and one single-day run per configuration is made and
+thrown away (embedded server up, tables and dbt relations created, bytecode warm).
 
-with ``DAGSTER_HOME`` set to the repo root (``dagster.yaml``: Postgres run/event storage)
-and ``DAGSTER_POSTGRES_URL`` from ``platform-assets instance-url``. Before measuring, the
-sample drops for START..END are published once (idempotent) and one single-day run is made
-and thrown away, so the embedded PostgreSQL server is up and bytecode is warm. Each
-scenario then runs ``--repeats`` times; for every run we record:
+What is recorded per run
+------------------------
+* ``wall_s``: process start to exit (``time.perf_counter``).
+* ``peak_rss_mib``: the largest summed resident set size of the command and all its
+  descendants (step workers, dbt), sampled every 0.1 s with psutil. The embedded
+  PostgreSQL server is not a descendant and is excluded. Summed RSS counts pages shared
+  between processes more than once, so it is an upper bound; spikes shorter than a sample
+  can be missed.
+* ``first_step_s``: process start until the first ``STEP_START`` line (imports, loading the
+  definitions, creating the run and its planned events); ``after_last_step_s``: last
+  ``STEP_SUCCESS`` line to exit. Observed by polling the output, accurate to ~0.1 s.
+* ``steps``: per-step durations as Dagster reports them; ``dbt_s`` is the dbt step's.
 
-* ``wall_s``: wall-clock seconds from process start to exit (``time.perf_counter``).
-* ``peak_rss_mib``: the largest value, over time, of the summed resident set size of the
-  ``dagster`` process and all its descendants (step subprocesses, dbt), sampled every
-  0.2 s with psutil. The embedded postgres server is not a descendant and is excluded.
-  Summed RSS counts pages shared between forked processes more than once, so it is an
-  upper bound on real memory use; short spikes between two samples can be missed.
-* ``startup_s``: process start until the ``RUN_START`` log line appeared (CLI import,
-  loading the definitions, creating the run), and ``teardown_s``: the last
-  ``STEP_SUCCESS`` line until exit. Both are observed by polling the captured output, so
-  they are accurate to about 0.2 s.
-* ``steps``: per-step durations as Dagster reports them
-  (``STEP_SUCCESS - Finished execution of step "<step>" in <N>s.``).
-
-How to read it
---------------
-The tables give the median and min-max over the repeats; use medians to compare
-commits and look at the spread before trusting a small difference. Wall time minus the
-sum of step times is roughly Dagster overhead (startup, step subprocess launch, event
-writes, teardown). Raw numbers, command lines and machine facts are written to
-``benchmarks/results/latest.json`` and the tables to ``benchmarks/results/latest.md``.
-Compare only results taken on the same machine with the same window.
+The summary gives median and min-max per scenario, and each platform scenario's median
+divided by the matching floor's median (``day``/``floor_day``, ``year`` and ``scaled`` /
+``floor_year``). Raw numbers, commands and machine facts go to
+``benchmarks/results/<output>.json``, the tables to ``benchmarks/results/<output>.md``.
+Compare only results from the same machine; quote them only from a quiet machine.
 """
 
 from __future__ import annotations
@@ -62,14 +68,18 @@ import tempfile
 import time
 from importlib.metadata import version
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 RESULTS = ROOT / "benchmarks" / "results"
-POLL_S = 0.2
+POLL_S = 0.1
 MIB = 1024 * 1024
+SCENARIOS = ("floor_day", "day", "floor_year", "year", "checks_only", "scaled")
+FLOOR = {"day": "floor_day", "year": "floor_year", "scaled": "floor_year"}
+DBT_STEP = "dbt_models"
 
 STEP_RE = re.compile(
     r'STEP_SUCCESS - Finished execution of step "([^"]+)" in ((?:\d+h)?(?:\d+m)?(?:\d+(?:\.\d+)?(?:ms|s))?)\.'
@@ -78,7 +88,11 @@ UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
 
 def parse_duration(text: str) -> float:
-    """Convert a Dagster duration (``0.83ms``, ``533ms``, ``5.6s``, ``4m52s``, ``1h4m``) to seconds."""
+    """Convert a Dagster duration (``0.83ms``, ``533ms``, ``5.6s``, ``4m52s``, ``1h4m``) to seconds.
+
+    Raises:
+        ValueError: ``text`` is not such a duration.
+    """
     parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text)
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ValueError(f"unrecognised Dagster duration {text!r}")
@@ -107,11 +121,9 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 
 def measure(cmd: list[str], env: dict[str, str]) -> dict:
-    """Run ``cmd`` once and return its wall time, exit code, peak tree RSS and log timings.
+    """Run ``cmd`` once; return wall time, peak tree RSS, first-step and after-last-step times, step durations.
 
-    Output (stdout and stderr) goes to a temporary file, which is read incrementally while
-    the process runs to time the ``RUN_START`` and last ``STEP_SUCCESS`` lines. Exits the
-    benchmark with the tail of the output if the command fails.
+    Exits the benchmark with the tail of the output if the command fails.
     """
     with tempfile.TemporaryDirectory(prefix="benchmark-") as tmp:
         log_path = Path(tmp) / "output.log"
@@ -121,14 +133,14 @@ def measure(cmd: list[str], env: dict[str, str]) -> dict:
             ps = psutil.Process(proc.pid)
             peak = 0
             pending = b""
-            run_start_at = last_step_at = None
+            first_step_at = last_step_at = None
 
             def scan(now: float) -> None:
-                nonlocal pending, run_start_at, last_step_at
+                nonlocal pending, first_step_at, last_step_at
                 *lines, pending = (pending + reader.read()).split(b"\n")
                 for line in lines:
-                    if run_start_at is None and b" - RUN_START - " in line:
-                        run_start_at = now
+                    if first_step_at is None and b" - STEP_START - " in line:
+                        first_step_at = now
                     if b" - STEP_SUCCESS - " in line:
                         last_step_at = now
 
@@ -146,144 +158,171 @@ def measure(cmd: list[str], env: dict[str, str]) -> dict:
             sys.exit(f"FAILED (exit {code}): {shlex.join(cmd)}\n--- last lines of output ---\n{_tail(log_path)}")
         text = log_path.read_text(errors="replace")
     steps = {name: round(parse_duration(d), 3) for name, d in STEP_RE.findall(text)}
-    if not steps:
-        sys.exit(f"no STEP_SUCCESS lines in the output of {shlex.join(cmd)}\n{text[-4000:]}")
     return {
         "wall_s": round(wall, 3),
-        "exit_code": code,
         "peak_rss_mib": round(peak / MIB, 1),
-        "startup_s": None if run_start_at is None else round(run_start_at, 1),
-        "teardown_s": None if last_step_at is None else round(wall - last_step_at, 1),
+        "first_step_s": None if first_step_at is None else round(first_step_at, 2),
+        "after_last_step_s": None if last_step_at is None else round(wall - last_step_at, 2),
+        "dbt_s": steps.get(DBT_STEP),
         "steps": steps,
     }
 
 
-def _spread(values: list[float]) -> dict:
+def spread(values: list[float]) -> dict:
+    """Median, min and max of ``values`` (all None when empty)."""
     if not values:
         return {"median": None, "min": None, "max": None}
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-def _fmt(value: float | None, spec: str) -> str:
-    return "n/a" if value is None else format(value, spec)
-
-
 def summarise(runs: list[dict]) -> dict:
-    """Median, min and max of wall time, peak RSS, startup, teardown and each step over ``runs``."""
-    summary = {key: _spread([r[key] for r in runs if r[key] is not None])
-               for key in ("wall_s", "peak_rss_mib", "startup_s", "teardown_s")}
+    """Median and min-max of every per-run figure and of each step over ``runs``."""
+    keys = ("wall_s", "peak_rss_mib", "first_step_s", "after_last_step_s", "dbt_s")
+    summary = {key: spread([r[key] for r in runs if r[key] is not None]) for key in keys}
     names = dict.fromkeys(name for r in runs for name in r["steps"])  # execution order, deduplicated
-    summary["steps"] = {n: _spread([r["steps"][n] for r in runs if n in r["steps"]]) for n in names}
+    summary["steps"] = {n: spread([r["steps"][n] for r in runs if n in r["steps"]]) for n in names}
     return summary
 
 
-def check_step_names() -> set[str]:
-    """Step keys of the asset checks that run as their own steps (``<asset>_<check>``)."""
-    sys.path.insert(0, str(ROOT))
-    from platform_assets.definitions import defs
-
-    return {f"{key.asset_key.path[-1]}_{key.name}" for key in defs.resolve_asset_graph().asset_check_keys}
+def _fmt(value: float | None, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
 
 
-def checks_cost(scenarios: dict, ranged: str, checks_only: str) -> dict:
-    """What the asset checks cost relative to the main job over the same window.
-
-    * ``checks_only_share``: median wall time of the checks-only run (every Python and dbt
-      check, nothing materialized) / median wall time of the ranged main run.
-    * ``check_steps_share``: median over the ranged runs of (summed durations of the Python
-      check steps / wall time). Check steps can overlap other steps (2 at a time), so this
-      over-states their cost on the critical path; dbt tests run inside the dbt steps and are
-      not in it.
-    """
-    names = check_step_names()
-    main_wall = scenarios[ranged]["summary"]["wall_s"]["median"]
-    per_run = [sum(t for n, t in r["steps"].items() if n in names) / r["wall_s"] for r in scenarios[ranged]["runs"]]
-    return {
-        "checks_only_wall_s": scenarios[checks_only]["summary"]["wall_s"]["median"],
-        "main_wall_s": main_wall,
-        "checks_only_share": round(scenarios[checks_only]["summary"]["wall_s"]["median"] / main_wall, 3),
-        "check_steps_share": round(statistics.median(per_run), 3),
-    }
-
-
-def markdown(scenarios: dict, ranged: str, meta: dict) -> str:
-    """Render the scenario table and the ranged run's per-step table as Markdown."""
+def markdown(scenarios: dict, meta: dict) -> str:
+    """Render the scenario table (with ratios to the floor) and the per-step tables as Markdown."""
+    m = meta["machine"]
     out = [
         f"# Benchmark {meta['date']}",
         "",
-        f"{meta['repeats']} run(s) per scenario; {meta['machine']['cpu_count']} CPUs, "
-        f"{meta['machine']['memory_gib']} GiB RAM, Python {meta['machine']['python']}, "
-        f"Dagster {meta['machine']['dagster']}.",
+        f"{meta['repeats']} run(s) per scenario, alternating; {m['cpu_count']} CPUs, {m['memory_gib']} GiB RAM, "
+        f"Python {m['python']}, Dagster {m['dagster']}, executor `{meta['executor']}`; window "
+        f"{meta['window']}, day {meta['day']}, scaled = {meta['scale']}x the flights "
+        f"({meta.get('scaled_flights', '?')} flights).",
         "",
-        "| scenario | wall median (s) | wall min-max (s) | peak RSS median (MiB) | peak RSS min-max (MiB) "
-        "| startup median (s) | teardown median (s) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | wall median (s) | min-max (s) | × floor | to first step (s) | dbt (s) | peak RSS median (MiB) | min-max (MiB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, sc in scenarios.items():
         s = sc["summary"]
-        w, m = s["wall_s"], s["peak_rss_mib"]
+        w, r = s["wall_s"], s["peak_rss_mib"]
+        floor = scenarios.get(FLOOR.get(name, ""), {}).get("summary", {}).get("wall_s", {}).get("median")
+        ratio = f"{w['median'] / floor:.1f}" if floor else "–"
         out.append(
-            f"| {name} | {w['median']:.1f} | {w['min']:.1f}-{w['max']:.1f} | {m['median']:.0f} "
-            f"| {m['min']:.0f}-{m['max']:.0f} | {_fmt(s['startup_s']['median'], '.1f')} | {_fmt(s['teardown_s']['median'], '.1f')} |"
+            f"| {name} | {w['median']:.1f} | {w['min']:.1f}-{w['max']:.1f} | {ratio} "
+            f"| {_fmt(s['first_step_s']['median'], '.1f')} | {_fmt(s['dbt_s']['median'], '.1f')} "
+            f"| {r['median']:.0f} | {r['min']:.0f}-{r['max']:.0f} |"
         )
-    cost = meta["checks_cost"]
-    out += ["", f"Cost of the asset checks over {ranged.removeprefix('ranged ')}: checks-only run "
-            f"{cost['checks_only_wall_s']:.1f} s = {cost['checks_only_share']:.0%} of the main run's "
-            f"{cost['main_wall_s']:.1f} s; Python check steps inside the main run sum to "
-            f"{cost['check_steps_share']:.0%} of its wall time (medians)."]
-    out += ["", f"Per-step durations, {ranged} (as reported by Dagster):", "",
-            "| step | median (s) | min-max (s) |", "|---|---:|---:|"]
-    steps = scenarios[ranged]["summary"]["steps"]
-    for step, s in sorted(steps.items(), key=lambda kv: -kv[1]["median"]):
-        out.append(f"| {step} | {s['median']:.2f} | {s['min']:.2f}-{s['max']:.2f} |")
+    for name in ("day", "year", "scaled"):
+        if name not in scenarios:
+            continue
+        steps = scenarios[name]["summary"]["steps"]
+        total = sum(s["median"] for s in steps.values())
+        out += ["", f"Where the time goes, `{name}` (step durations as Dagster reports them; "
+                f"sum of step medians {total:.1f} s):", "", "| step | median (s) | min-max (s) |", "|---|---:|---:|"]
+        for step, s in sorted(steps.items(), key=lambda kv: -kv[1]["median"])[:15]:
+            out.append(f"| {step} | {s['median']:.2f} | {s['min']:.2f}-{s['max']:.2f} |")
     out += ["", "Commands:", ""] + [f"- {name}: `{sc['command']}`" for name, sc in scenarios.items()]
     return "\n".join(out) + "\n"
 
 
-def _cli(*args: str) -> str:
-    result = subprocess.run([str(BIN / "platform-assets"), *args], cwd=ROOT, capture_output=True, text=True)
+def _cli(*args: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run([str(BIN / "platform-assets"), *args], cwd=ROOT, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         sys.exit(f"FAILED: platform-assets {' '.join(args)}\n{result.stdout}\n{result.stderr}")
     return result.stdout.strip()
 
 
+def scaled_env(base: dict[str, str], factor: int) -> tuple[dict[str, str], int]:
+    """Environment of the scaled scenario (own landing zone, lake and warehouse database) and its flights count.
+
+    Writes the scaled landing zone with ``benchmarks/scale_landing.py`` (a no-op when it is current)
+    and creates the ``warehouse_x<N>`` database on the embedded server.
+    """
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.scale_landing import scale_landing
+    from platform_assets.resources.embedded_postgres import ensure_database
+    from platform_assets.resources.storage import StorageResource
+
+    home = f"data/bench/x{factor}"
+    counts = scale_landing(StorageResource(url="data/landing"), StorageResource(url=f"{home}/landing"), factor)
+    url = urlsplit(_cli("warehouse-url"))
+    database = f"warehouse_x{factor}"
+    ensure_database(urlunsplit(url._replace(path="/postgres")), database)
+    env = dict(
+        base,
+        PLATFORM_LANDING_URL=f"{home}/landing",
+        PLATFORM_LAKE_URL=f"{home}/lake",
+        PLATFORM_WAREHOUSE_URL=urlunsplit(url._replace(path=f"/{database}")),
+    )
+    return env, counts["flights_rows"]
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, prepare the instance, measure both scenarios and write the results."""
+    """Prepare the instance and data, measure the scenarios in alternating rounds, write the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="measured runs per scenario (default 3)")
     parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2013, 1, 1))
     parser.add_argument("--end", type=dt.date.fromisoformat, default=dt.date(2013, 12, 31))
     parser.add_argument("--day", type=dt.date.fromisoformat, default=dt.date(2013, 6, 15))
+    parser.add_argument("--scale", type=int, default=10, help="copies of every flight in the scaled scenario")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated subset of {SCENARIOS}")
+    parser.add_argument("--output", default="latest", help="results file name under benchmarks/results/")
     args = parser.parse_args(argv)
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    if unknown := set(chosen) - set(SCENARIOS):
+        parser.error(f"unknown scenarios {sorted(unknown)}")
 
     env = dict(os.environ, DAGSTER_HOME=str(ROOT), DAGSTER_POSTGRES_URL=_cli("instance-url"))
+    for name in ("PLATFORM_WAREHOUSE_URL", "PLATFORM_LANDING_URL", "PLATFORM_LAKE_URL"):
+        env.pop(name, None)  # the benchmark measures the embedded default
     print(_cli("publish-sample", "--start", str(args.start), "--end", str(args.end)), file=sys.stderr)
 
-    base = [str(BIN / "dagster"), "asset", "materialize", "-m", "platform_assets.definitions", "--select", "*"]
-    ranged = f"ranged {args.start}...{args.end}"
+    window = f"{args.start}...{args.end}"
+    platform_cmd = [str(BIN / "dagster"), "asset", "materialize", "-m", "platform_assets.definitions", "--select", "*"]
+    floor_cmd = [str(BIN / "dagster"), "asset", "materialize", "-f", "benchmarks/floor/definitions.py", "--select", "*"]
     commands = {
-        ranged: base + ["--partition-range", f"{args.start}...{args.end}"],
-        f"single day {args.day}": base + ["--partition", str(args.day)],
+        "floor_day": (floor_cmd + ["--partition", str(args.day)], env),
+        "day": (platform_cmd + ["--partition", str(args.day)], env),
+        "floor_year": (floor_cmd + ["--partition-range", window], env),
+        "year": (platform_cmd + ["--partition-range", window], env),
+        "checks_only": ([str(BIN / "platform-assets"), "check", "--start", str(args.start), "--end", str(args.end)], env),
     }
-    checks_only = f"checks only {args.start}...{args.end}"
-    commands[checks_only] = [str(BIN / "platform-assets"), "check", "--start", str(args.start), "--end", str(args.end)]
-    single = commands[f"single day {args.day}"]
-    print("warm-up: one single-day run (not counted)", file=sys.stderr)
-    measure(single, env)
+    meta_extra = {}
+    if "scaled" in chosen:
+        senv, flights = scaled_env(env, args.scale)
+        commands["scaled"] = (platform_cmd + ["--partition-range", window], senv)
+        meta_extra["scaled_flights"] = flights
+    commands = {k: v for k, v in commands.items() if k in chosen}
 
-    scenarios = {}
-    for name, cmd in commands.items():
-        runs = []
-        for i in range(args.repeats):
-            runs.append(measure(cmd, env))
-            print(f"{name} run {i + 1}/{args.repeats}: {runs[-1]['wall_s']:.1f}s, "
-                  f"peak {runs[-1]['peak_rss_mib']:.0f} MiB", file=sys.stderr)
-        shown = shlex.join([os.path.relpath(cmd[0], ROOT), *cmd[1:]])
-        scenarios[name] = {"command": shown, "runs": runs, "summary": summarise(runs)}
+    warm = {id(e): e for _, e in commands.values()}
+    print(f"warm-up: one single-day run per configuration ({len(warm)}), not counted", file=sys.stderr)
+    for e in warm.values():
+        measure(platform_cmd + ["--partition", str(args.day)], e)
 
+    runs: dict[str, list[dict]] = {name: [] for name in commands}
+    for i in range(args.repeats):
+        for name, (cmd, e) in commands.items():
+            runs[name].append(measure(cmd, e))
+            last = runs[name][-1]
+            print(f"round {i + 1}/{args.repeats} {name}: {last['wall_s']:.1f}s, peak {last['peak_rss_mib']:.0f} MiB",
+                  file=sys.stderr)
+
+    scenarios = {
+        name: {
+            "command": shlex.join([os.path.relpath(cmd[0], ROOT), *cmd[1:]]),
+            "env": {k: e[k] for k in ("PLATFORM_LANDING_URL", "PLATFORM_LAKE_URL") if k in e},
+            "runs": runs[name],
+            "summary": summarise(runs[name]),
+        }
+        for name, (cmd, e) in commands.items()
+    }
     meta = {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "repeats": args.repeats,
+        "window": window,
+        "day": str(args.day),
+        "scale": args.scale,
+        "executor": env.get("PLATFORM_EXECUTOR", "in_process"),
         "machine": {
             "cpu_count": os.cpu_count(),
             "memory_gib": round(psutil.virtual_memory().total / 1024**3, 1),
@@ -291,15 +330,14 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
             "dagster": version("dagster"),
         },
-        "env": {"DAGSTER_HOME": str(ROOT), "DAGSTER_POSTGRES_URL": env["DAGSTER_POSTGRES_URL"]},
+        **meta_extra,
     }
-    meta["checks_cost"] = checks_cost(scenarios, ranged, checks_only)
-    table = markdown(scenarios, ranged, meta)
+    table = markdown(scenarios, meta)
     print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps({**meta, "scenarios": scenarios}, indent=2) + "\n")
-    (RESULTS / "latest.md").write_text(table)
-    print(f"wrote {RESULTS / 'latest.json'} and {RESULTS / 'latest.md'}", file=sys.stderr)
+    (RESULTS / f"{args.output}.json").write_text(json.dumps({**meta, "scenarios": scenarios}, indent=2) + "\n")
+    (RESULTS / f"{args.output}.md").write_text(table)
+    print(f"wrote {RESULTS / (args.output + '.json')} and {RESULTS / (args.output + '.md')}", file=sys.stderr)
     return 0
 
 

@@ -14,16 +14,16 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from platform_assets.alerts.notifier import AlertResource
 from platform_assets.alerts.sensors import check_failure_alerts, run_failure_alerts
 from platform_assets.assets.aggregate import AGGREGATE_ASSETS
 from platform_assets.assets.clean import CLEAN_ASSETS
-from platform_assets.assets.dbt import DBT_ASSETS, dbt_project
+from platform_assets.assets.dbt import DBT_ASSETS, PlatformDbtResource, dbt_project
 from platform_assets.assets.raw import RAW_ASSETS
 from platform_assets.automation.landing_sensor import landing_zone_sensor
 from platform_assets.automation.schedules import daily_previous_day
+from platform_assets.executor import platform_executor
 from platform_assets.partitions import daily_partitions
 from platform_assets.quality.checks import QUALITY_CHECKS
 from platform_assets.quality.freshness import FRESHNESS_CHECKS, FRESHNESS_SENSOR
@@ -54,23 +54,13 @@ quality_checks_job = dg.define_asset_job(
     description="Run every asset check for a partition or range without re-materializing.",
 )
 
-# Steps run in their own processes (isolation, retries per step), forked from a server that
-# has already imported this module: a fresh interpreter per step would pay ~4 s of imports
-# (dagster, dbt, polars) each time, which dominates small partitions.
-executor = dg.multiprocess_executor.configured(
-    {
-        "max_concurrent": 2,
-        "start_method": {"forkserver": {"preload_modules": ["platform_assets.definitions"]}},
-    }
-)
-
 defs = dg.Definitions(
     assets=[*RAW_ASSETS, *CLEAN_ASSETS, *AGGREGATE_ASSETS, *DBT_ASSETS],
     asset_checks=[*QUALITY_CHECKS, *FRESHNESS_CHECKS],
     sensors=[landing_zone_sensor, FRESHNESS_SENSOR, run_failure_alerts, check_failure_alerts],
     schedules=[daily_previous_day],
     jobs=[main_job, quality_checks_job],
-    executor=executor,
+    executor=platform_executor(),
     resources={
         "warehouse": WarehouseResource(url=env_or_default("PLATFORM_WAREHOUSE_URL", "")),
         "landing": StorageResource(url=env_or_default("PLATFORM_LANDING_URL", "data/landing")),
@@ -85,7 +75,7 @@ defs = dg.Definitions(
             smtp_from=env_or_default("PLATFORM_SMTP_FROM", "dagster@localhost"),
             smtp_to=env_or_default("PLATFORM_ALERT_EMAIL_TO", ""),
         ),
-        "dbt": DbtCliResource(
+        "dbt": PlatformDbtResource(
             project_dir=dbt_project,
             # The dbt installed beside this interpreter, so an un-activated venv works too.
             dbt_executable=shutil.which("dbt") or str(Path(sys.executable).parent / "dbt"),

@@ -3,8 +3,12 @@
 Each asset reads its raw rows for the run's window, splits them into valid rows and
 rejected rows (:mod:`platform_assets.transforms.rules`) and writes both, in one
 transaction, to ``clean.<table>`` and ``quarantine.<table>``: every raw row lands in
-exactly one of the two, and a re-run replaces the window in both.
+exactly one of the two, and a re-run replaces the window in both. Daily tables are
+processed in chunks of whole days (:mod:`platform_assets.chunking`) inside that one
+transaction, so memory does not grow with the window.
 """
+
+from collections import Counter
 
 import dagster as dg
 import polars as pl
@@ -20,6 +24,7 @@ from platform_assets.assets.common import (
     window_metadata,
 )
 from platform_assets.assets.raw import raw_lake_key
+from platform_assets.chunking import days_of, plan_chunks
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources.storage import StorageResource
 from platform_assets.resources.warehouse import TableWrite, WarehouseResource, read_window
@@ -34,14 +39,19 @@ GROUP = "clean"
 CODE_VERSION = "1"
 
 
-def _write(
-    warehouse: WarehouseResource, source: SourceSpec, raw_rows: int, split: Split, window=None
-) -> dict[str, object]:
-    """Write clean + quarantine rows atomically and return the materialization metadata."""
+def _check_accounted(source: SourceSpec, raw_rows: int, split: Split) -> None:
+    """Every raw row of a batch is either valid or rejected (a transform bug otherwise)."""
     if split.valid.height + split.rejected.height != raw_rows:
         raise RuntimeError(
             f"{source.name}: {raw_rows} raw rows but {split.valid.height} clean + {split.rejected.height} quarantined"
         )
+
+
+def _write(
+    warehouse: WarehouseResource, source: SourceSpec, raw_rows: int, split: Split, window=None
+) -> dict[str, object]:
+    """Write clean + quarantine rows atomically and return the materialization metadata."""
+    _check_accounted(source, raw_rows, split)
     clean_spec, quarantine_spec = CLEAN_TABLES[source.name], QUARANTINE_TABLES[source.name]
     replaced = warehouse.replace(
         [TableWrite(clean_spec, split.valid, window), TableWrite(quarantine_spec, split.rejected, window)]
@@ -53,6 +63,67 @@ def _write(
         "rows_replaced": replaced[clean_spec.qualified_name],
         "quarantine_table": quarantine_spec.qualified_name,
         "preview": preview(split.valid),
+    }
+
+
+def _write_in_chunks(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    lake: StorageResource,
+    source: SourceSpec,
+    transform,
+) -> dict[str, object]:
+    """Clean the run's window chunk by chunk (whole days, :mod:`platform_assets.chunking`) in one transaction.
+
+    Each chunk's raw parquet files are read, cleaned and loaded before the next is read,
+    so memory is bounded by the chunk; the window of ``clean.<table>`` and
+    ``quarantine.<table>`` is still replaced atomically. Returns the materialization metadata.
+
+    Raises:
+        dg.Failure: a day's raw file is missing from the lake (not retried).
+    """
+    days = window_dates(context)
+    keys = {day: raw_lake_key(source, day) for day in days}
+    absent = [k for k in keys.values() if not lake.exists(k)]
+    if absent:
+        raise dg.Failure(
+            f"raw_{source.name} is not materialized for {len(absent)} day(s) of the window, e.g. {absent[:3]}; "
+            f"materialize raw_{source.name} for this window first",
+            allow_retries=False,
+        )
+    counts = lake.parquet_row_counts(list(keys.values()))
+    chunks = plan_chunks(days[0], days[-1], {day: counts[key] for day, key in keys.items()})
+    totals = {"rows_in": 0, "rows_out": 0, "rows_quarantined": 0}
+    by_rule: Counter[str] = Counter()
+    sample: list[pl.DataFrame] = []
+
+    def batches():
+        for chunk in chunks:
+            raw = lake.read_parquet([keys[day] for day in days_of(chunk)])
+            split = transform(raw, warehouse)
+            _check_accounted(source, raw.height, split)
+            totals["rows_in"] += raw.height
+            totals["rows_out"] += split.valid.height
+            totals["rows_quarantined"] += split.rejected.height
+            by_rule.update(rule_counts(split.rejected))
+            if not sample and split.valid.height:
+                sample.append(split.valid.head(5))
+            yield [split.valid, split.rejected]
+
+    clean_spec, quarantine_spec = CLEAN_TABLES[source.name], QUARANTINE_TABLES[source.name]
+    window = window_bounds(context)
+    replaced = warehouse.replace_in_batches(
+        [TableWrite(clean_spec, pl.DataFrame(), window), TableWrite(quarantine_spec, pl.DataFrame(), window)], batches()
+    )
+    return {
+        **window_metadata(context, totals["rows_out"]),
+        "rows_in": totals["rows_in"],
+        "rows_quarantined": totals["rows_quarantined"],
+        "quarantined_by_rule": dg.MetadataValue.json(dict(by_rule.most_common())),
+        "rows_replaced": replaced[clean_spec.qualified_name],
+        "quarantine_table": quarantine_spec.qualified_name,
+        "chunks": len(chunks),
+        "preview": preview(sample[0] if sample else pl.DataFrame()),
     }
 
 
@@ -75,24 +146,13 @@ def _daily_clean_asset(source: SourceSpec, deps: list[str], description: str, tr
     def _asset(
         context: dg.AssetExecutionContext, lake: StorageResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
-        keys = [raw_lake_key(source, day) for day in window_dates(context)]
-        absent = [k for k in keys if not lake.exists(k)]
-        if absent:
-            raise dg.Failure(
-                f"raw_{source.name} is not materialized for {len(absent)} day(s) of the window, e.g. {absent[:3]}; "
-                f"materialize raw_{source.name} for this window first",
-                allow_retries=False,
-            )
-        raw = lake.read_parquet(keys)
-        split = transform(raw, warehouse)
-        window = window_bounds(context)
-        metadata = _write(warehouse, source, raw.height, split, window)
-        return dg.MaterializeResult(metadata={**window_metadata(context, split.valid.height), **metadata})
+        return dg.MaterializeResult(metadata=_write_in_chunks(context, warehouse, lake, source, transform))
 
     return _asset
 
 
 def _flights_transform(raw: pl.DataFrame, warehouse: WarehouseResource) -> Split:
+    # Read per chunk: a few thousand rows, and a chunk never sees another run's airports.
     airports = read_window(warehouse, CLEAN_AIRPORTS, columns=["faa", "tzone"])
     return clean_flights_transform(raw, airports)
 

@@ -172,6 +172,22 @@ class StorageResource(dg.ConfigurableResource):
             return pl.concat([pl.read_parquet(io.BytesIO(backend.read_bytes(k))) for k in keys])
         return pl.read_parquet([self.uri(k) for k in keys])
 
+    def parquet_row_counts(self, keys: list[str]) -> dict[str, int]:
+        """Rows of each parquet file at ``keys`` (all must exist), keyed like ``keys``.
+
+        Local files are counted in one scan that reads only what polars needs to count;
+        on S3 each object is fetched.
+        """
+        if not keys:
+            return {}
+        if self.is_s3:
+            backend = self._backend()
+            return {k: pl.scan_parquet(io.BytesIO(backend.read_bytes(k))).select(pl.len()).collect().item() for k in keys}
+        by_path = {self.uri(k): k for k in keys}
+        counts = pl.scan_parquet(list(by_path), include_file_paths="_path").group_by("_path").len().collect()
+        found = {by_path[path]: n for path, n in counts.iter_rows()}
+        return {k: found.get(k, 0) for k in keys}
+
     def parquet_row_count(self, keys: list[str]) -> int:
         """Total rows of the parquet files at ``keys``, from their footers where possible."""
         if not keys:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -81,15 +81,70 @@ class WarehouseResource(dg.ConfigurableResource):
             ValueError: a frame lacks a column of its spec.
             RuntimeError: an existing table's columns differ from its spec.
         """
+        targets = [TableWrite(w.spec, pl.DataFrame(), w.window) for w in writes]
+        return self.replace_in_batches(targets, [[w.frame for w in writes]])
+
+    def replace_in_batches(
+        self, targets: Sequence[TableWrite], batches: Iterable[Sequence[pl.DataFrame]]
+    ) -> dict[str, int]:
+        """Like :meth:`replace`, with the new rows produced batch by batch, in one transaction.
+
+        ``targets`` name the tables and windows (their ``frame`` is ignored); each item of
+        ``batches`` holds one frame per target, in the same order, and is loaded before the
+        next is asked for. So a window far larger than memory is replaced atomically while
+        only one batch (for example one chunk of days, :mod:`platform_assets.chunking`) is
+        held at a time. If producing a batch raises, the transaction rolls back and the
+        previous content stays.
+
+        Returns:
+            rows deleted per ``schema.table``.
+
+        Raises:
+            ValueError: a batch has the wrong number of frames, or a frame lacks a column.
+            RuntimeError: an existing table's columns differ from its spec.
+        """
         deleted: dict[str, int] = {}
         with self.connect() as conn:
             with conn.cursor() as cur:
-                for write in writes:
-                    _ensure_table(cur, write.spec)
-                for write in writes:
-                    deleted[write.spec.qualified_name] = _delete_window(cur, write)
-                    _copy_frame(cur, write.spec, write.frame)
+                for target in targets:
+                    _ensure_table(cur, target.spec)
+                for target in targets:
+                    deleted[target.spec.qualified_name] = _delete_window(cur, target)
+                for frames in batches:
+                    if len(frames) != len(targets):
+                        raise ValueError(f"a batch has {len(frames)} frames for {len(targets)} tables")
+                    for target, frame in zip(targets, frames):
+                        _copy_frame(cur, target.spec, frame)
         return deleted
+
+    def rows_per_day(self, spec: TableSpec, window: tuple[dt.date, dt.date]) -> dict[dt.date, int]:
+        """Rows of ``spec``'s table per ``window_column`` date inside ``window`` (days without rows omitted).
+
+        Returns an empty dict when the table does not exist yet.
+        """
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("select to_regclass(%s)", (spec.qualified_name,))
+            if cur.fetchone()[0] is None:
+                return {}
+            cur.execute(
+                sql.SQL("select {col}, count(*) from {table} where {col} between %s and %s group by 1").format(
+                    col=sql.Identifier(spec.window_column), table=spec.identifier
+                ),
+                window,
+            )
+            return dict(cur.fetchall())
+
+    def count_rows(self, spec: TableSpec, window: tuple[dt.date, dt.date] | None = None) -> int:
+        """Rows of ``spec``'s table (inside ``window`` when given); 0 when the table does not exist yet."""
+        query = sql.SQL("select count(*) from {}").format(spec.identifier)
+        if window is not None:
+            query += sql.SQL(" where {} between %s and %s").format(sql.Identifier(spec.window_column))
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("select to_regclass(%s)", (spec.qualified_name,))
+            if cur.fetchone()[0] is None:
+                return 0
+            cur.execute(query, window)
+            return cur.fetchone()[0]
 
     def read_frame(self, query: str, params: Sequence | None = None) -> pl.DataFrame:
         """Run a query and return the result as a polars frame (small results only)."""

@@ -161,7 +161,7 @@ def test_a_dropped_day_is_picked_up_by_the_sensor_and_reaches_the_marts(deployme
     assert _fct_rows(d, day, day) == _source_rows(d, day, day) > 0
     # dropping the same files again starts nothing
     publish_sample(d.landing, day, day)
-    time.sleep(40)  # longer than the sensor's 30 s interval
+    time.sleep(15)  # three of the sensor's 5 s intervals
     assert len(_runs(d, {"platform/trigger": "landing_zone_sensor"})) == 1
 
 

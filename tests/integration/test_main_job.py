@@ -144,7 +144,7 @@ def test_a_backfill_of_only_the_partitioned_assets_builds_the_marts_after_the_cl
     )
     assert result.success
     order = [e.step_key for e in result.all_events if e.event_type_value in ("STEP_START", "STEP_SUCCESS")]
-    dbt_start = order.index("dbt_partitioned_models")
+    dbt_start = order.index("dbt_models")
     assert dbt_start > max(i for i, step in enumerate(order) if step in ("clean_flights", "clean_weather", "flight_daily_metrics"))
     fct, clean = query(
         warehouse,

@@ -45,3 +45,25 @@ def test_dbt_sources_are_the_python_assets():
     assert GRAPH.get(dg.AssetKey("stg_weather")).parent_keys == {dg.AssetKey("clean_weather")}
     # no dangling external source assets: the lineage is one graph
     assert not (GRAPH.get_all_asset_keys() - GRAPH.materializable_asset_keys)
+
+
+def test_no_asset_check_is_partitioned():
+    """dagster.yaml's storage records each planned check once per run (platform_assets/instance_storage.py),
+    which is right only for checks that evaluate the run's whole window at once."""
+    assert GRAPH.asset_check_keys
+    assert [k for k in GRAPH.asset_check_keys if GRAPH.get(k).partitions_def is not None] == []
+
+
+def test_dbt_runs_as_one_step_per_run():
+    dbt_defs = [a for a in defs.assets if "dbt" in (a.node_def.name if hasattr(a, "node_def") else "")]
+    assert [a.node_def.name for a in dbt_defs] == ["dbt_models"]
+    assert dbt_defs[0].partitions_def == daily_partitions
+
+
+def test_the_executor_is_chosen_by_the_environment():
+    from platform_assets.executor import platform_executor
+
+    assert platform_executor("in_process").name == "in_process"
+    assert platform_executor("multiprocess").name == "multiprocess"
+    with pytest.raises(ValueError, match="PLATFORM_EXECUTOR"):
+        platform_executor("threads")

@@ -12,8 +12,8 @@ One ``@dbt_assets`` definition, ``dbt_models``, on the daily partitions with
 The window reaches dbt as ``PLATFORM_DBT_MIN_DATE`` / ``PLATFORM_DBT_MAX_DATE`` in the
 environment (``macros/date_window.sql``), not as ``--vars``: changing ``--vars`` makes dbt
 re-parse the whole project (seconds), a new window in the environment does not. The
-partial-parse state dbt writes is kept (:func:`keep_partial_parse`), so after the first run
-on a machine dbt starts without parsing.
+partial-parse state dbt writes is kept per warehouse connection (:func:`keep_partial_parse`),
+so after the first run on a machine dbt starts without parsing.
 
 ``dbt build`` runs each model's tests right after it, and dagster-dbt reports them as asset
 checks. The translator maps the dbt sources ``clean.*`` and ``aggregate.*`` onto the Python
@@ -21,7 +21,9 @@ assets that write those tables, so the lineage is one graph.
 """
 
 import contextlib
+import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from functools import cached_property
@@ -115,25 +117,42 @@ def process_env(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def keep_partial_parse(run_target: Path, project_target: Path) -> None:
-    """Make the partial-parse state of the invocation in ``run_target`` the project's.
+def partial_parse_state(project_target: Path, connection: Mapping[str, str]) -> Path:
+    """Where the partial-parse state for one warehouse connection is kept.
 
-    dagster-dbt seeds each invocation's target folder with ``project_target``'s
-    ``partial_parse.msgpack``. dbt discards it when the connection settings differ from
-    those it was written with (true of the install-time parse on every machine), re-parses
-    and writes a new one into ``run_target``; keeping that one means later runs skip the
-    parse. The replace is atomic, so concurrent runs see one whole file or the other.
+    dbt discards its partial-parse state when the connection settings (host, port, user,
+    database) differ from those it was written with, so one file per connection is kept:
+    ``target/partial_parse/<hash>.msgpack``. Two environments on one checkout (the
+    embedded warehouse and another database) then both keep theirs. No secret is hashed.
+    """
+    keys = ("PLATFORM_PGHOST", "PLATFORM_PGPORT", "PLATFORM_PGUSER", "PLATFORM_PGDATABASE")
+    digest = hashlib.sha1("\0".join(connection.get(k, "") for k in keys).encode()).hexdigest()[:16]
+    return project_target / "partial_parse" / f"{digest}.msgpack"
+
+
+def seed_partial_parse(run_target: Path, state: Path) -> None:
+    """Put the kept state into an invocation's target folder (dagster-dbt then leaves it there)."""
+    if state.exists():
+        shutil.copyfile(state, run_target / PARTIAL_PARSE_FILE)
+
+
+def keep_partial_parse(run_target: Path, state: Path) -> None:
+    """Keep the partial-parse state dbt wrote into ``run_target`` as ``state`` for later runs.
+
+    dbt rewrites it after every parse, full or partial; keeping it means the next run with
+    the same connection starts without parsing. The replace is atomic, so concurrent runs
+    see one whole file or the other.
     """
     produced = run_target / PARTIAL_PARSE_FILE
-    kept = project_target / PARTIAL_PARSE_FILE
     if not produced.exists():
         return
-    if kept.exists() and kept.read_bytes() == produced.read_bytes():
+    if state.exists() and state.read_bytes() == produced.read_bytes():
         return
-    fd, tmp = tempfile.mkstemp(dir=project_target, prefix=f".{PARTIAL_PARSE_FILE}.")
+    state.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=state.parent, prefix=f".{state.name}.")
     os.close(fd)
     os.replace(produced, tmp)
-    os.replace(tmp, kept)
+    os.replace(tmp, state)
 
 
 @dbt_assets(
@@ -155,10 +174,13 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     first, last = window_bounds(context)
     project_target = Path(dbt_project.project_dir) / dbt_project.target_path
     project_target.mkdir(parents=True, exist_ok=True)
-    env = {**warehouse.dbt_env(), "PLATFORM_DBT_MIN_DATE": first.isoformat(), "PLATFORM_DBT_MAX_DATE": last.isoformat()}
+    connection = warehouse.dbt_env()
+    state = partial_parse_state(project_target, connection)
+    env = {**connection, "PLATFORM_DBT_MIN_DATE": first.isoformat(), "PLATFORM_DBT_MAX_DATE": last.isoformat()}
     with process_env(env), tempfile.TemporaryDirectory(dir=project_target, prefix="run-") as target:
+        seed_partial_parse(Path(target), state)
         yield from dbt.cli(["build"], context=context, target_path=Path(target)).stream()
-        keep_partial_parse(Path(target), project_target)
+        keep_partial_parse(Path(target), state)
 
 
 DBT_ASSETS = [dbt_models]

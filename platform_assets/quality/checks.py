@@ -11,11 +11,19 @@ evaluation covers the run's whole window, so it is recorded once per run. A part
 check makes Dagster store one planned row per partition and check before a run starts
 (3,650 rows, about 10 s, for a year with our ten window checks), and a ranged evaluation
 leaves those rows PLANNED for good.
+
+All checks of one asset run in **one step** (``@multi_asset_check`` named
+``<asset>_checks``, subsettable): each check is an evaluator producing its
+``AssetCheckResult`` from the step's resources, and the pandera models of one table share
+a single read of the window. One step instead of one per check saves Dagster's per-step
+bookkeeping, and reading the window once instead of twice halves the checks' I/O.
 """
 
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import dagster as dg
 import pandera.polars as pa
@@ -62,6 +70,61 @@ def _window_metadata(window) -> dict[str, str]:
     return {"partition_window": f"{window[0]}..{window[1]}" if window else "whole table"}
 
 
+@dataclass(frozen=True)
+class CheckInputs:
+    """What an evaluator gets: the step's context and resources."""
+
+    context: dg.AssetCheckExecutionContext
+    warehouse: WarehouseResource
+    lake: StorageResource
+    landing: StorageResource
+
+
+@dataclass(frozen=True)
+class CheckGroup:
+    """Checks evaluated together: their specs, and a function yielding a result for each selected one.
+
+    ``evaluate(inputs, selected)`` gets the set of selected ``AssetCheckKey`` and yields one
+    ``AssetCheckResult`` (with ``asset_key`` and ``check_name``) per selected spec.
+    """
+
+    specs: list[dg.AssetCheckSpec]
+    evaluate: Callable[[CheckInputs, set[dg.AssetCheckKey]], Iterator[dg.AssetCheckResult]]
+
+
+def single_check(spec: dg.AssetCheckSpec, evaluate: Callable[[CheckInputs], dg.AssetCheckResult]) -> CheckGroup:
+    """A group of one check; ``evaluate``'s result is labelled with the spec's asset and name."""
+
+    def _evaluate(inputs: CheckInputs, selected: set[dg.AssetCheckKey]) -> Iterator[dg.AssetCheckResult]:
+        if spec.key in selected:
+            result = evaluate(inputs)
+            yield dg.AssetCheckResult(
+                asset_key=spec.asset_key, check_name=spec.name, passed=result.passed, severity=result.severity,
+                description=result.description, metadata=result.metadata,
+            )
+
+    return CheckGroup(specs=[spec], evaluate=_evaluate)
+
+
+def checks_step(asset: str, groups: list[CheckGroup]) -> dg.AssetChecksDefinition:
+    """One subsettable ``@multi_asset_check`` step, ``<asset>_checks``, running every group of an asset."""
+    specs = [spec for group in groups for spec in group.specs]
+
+    @dg.multi_asset_check(specs=specs, name=f"{asset}_checks", can_subset=True)
+    def _checks(
+        context: dg.AssetCheckExecutionContext,
+        warehouse: WarehouseResource,
+        lake: StorageResource,
+        landing: StorageResource,
+    ) -> Iterator[dg.AssetCheckResult]:
+        inputs = CheckInputs(context, warehouse, lake, landing)
+        selected = set(context.selected_asset_check_keys)
+        for group in groups:
+            yield from group.evaluate(inputs, selected)
+
+    return _checks
+
+
 def _failure_sample(frame: pl.DataFrame, failures: pl.DataFrame, rows: int) -> pl.DataFrame:
     """Up to ``rows`` failing rows of ``frame`` with the rules each broke (lineage columns dropped)."""
     indices = failures["index"].drop_nulls().unique().sort().head(rows).to_list()
@@ -75,74 +138,89 @@ def _failure_sample(frame: pl.DataFrame, failures: pl.DataFrame, rows: int) -> p
     )
 
 
-def pandera_check(
-    asset: str,
-    spec: TableSpec,
-    model: type[pa.DataFrameModel],
-    severity: dg.AssetCheckSeverity,
-    partitioned: bool,
-) -> dg.AssetChecksDefinition:
-    """An asset check validating ``spec``'s rows (the run's window) against a pandera model.
+def pandera_checks(
+    asset: str, spec: TableSpec, models: list[tuple[type[pa.DataFrameModel], dg.AssetCheckSeverity]], partitioned: bool
+) -> CheckGroup:
+    """Checks validating ``spec``'s rows (the run's window) against pandera models, one per model.
 
-    ERROR severity makes the check blocking. Metadata: rows checked, failures per rule,
-    a Markdown sample of failing rows with the rule they broke, the partition window.
+    The selected models share one read of each chunk. ERROR severity makes a check
+    blocking. Metadata per check: rows checked, failing rows, failures per rule, a Markdown
+    sample of failing rows with the rules they broke, the partition window.
     """
+    check_specs = {
+        dg.AssetCheckKey(dg.AssetKey(asset), _snake(model.__name__)): (
+            dg.AssetCheckSpec(
+                name=_snake(model.__name__),
+                asset=asset,
+                description=(model.__doc__ or "").strip().splitlines()[0] + " Rules: pandera model "
+                f"`{model.__module__}.{model.__name__}`.",
+                blocking=severity == dg.AssetCheckSeverity.ERROR,
+            ),
+            model,
+            severity,
+        )
+        for model, severity in models
+    }
 
-    @dg.asset_check(
-        asset=asset,
-        name=_snake(model.__name__),
-        description=(model.__doc__ or "").strip().splitlines()[0] + " Rules: pandera model "
-        f"`{model.__module__}.{model.__name__}`.",
-        blocking=severity == dg.AssetCheckSeverity.ERROR,
-    )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        window = _window(context, partitioned)
+    def _evaluate(inputs: CheckInputs, selected: set[dg.AssetCheckKey]) -> Iterator[dg.AssetCheckResult]:
+        chosen = {key: value for key, value in check_specs.items() if key in selected}
+        if not chosen:
+            return
+        warehouse = inputs.warehouse
+        window = _window(inputs.context, partitioned)
         # Whole-day chunks keep memory bounded; every model's grain holds the day, so
         # uniqueness is still judged exactly (see platform_assets.chunking).
         chunks = plan_chunks(*window, warehouse.rows_per_day(spec, window)) if window else [None]
-        rows_checked = failing_rows = failures_total = 0
-        by_rule: Counter[str] = Counter()
-        samples: list[pl.DataFrame] = []
+        tally = {key: {"failing_rows": 0, "failures": 0, "by_rule": Counter(), "samples": []} for key in chosen}
+        rows_checked = 0
         for chunk in chunks:
             frame = read_window(warehouse, spec, chunk)
-            failures = failure_cases(frame, model)
             rows_checked += frame.height
-            failures_total += failures.height
-            failing_rows += failures["index"].drop_nulls().n_unique()
-            rules = failures.with_columns(rule=rule_name(pl.col("schema_context"), pl.col("column"), pl.col("check")))
-            by_rule.update(dict(rules.group_by("rule").len().iter_rows()))
-            room = FAILURE_SAMPLE_ROWS - sum(x.height for x in samples)
-            if room > 0 and failures.height:
-                samples.append(_failure_sample(frame, failures, room))
-        return dg.AssetCheckResult(
-            passed=failures_total == 0,
-            severity=severity,
-            metadata={
-                **_window_metadata(window),
-                "rows_checked": rows_checked,
-                "failing_rows": failing_rows,
-                "failures_by_rule": dg.MetadataValue.json(dict(by_rule.most_common())),
-                "failure_sample": preview(pl.concat(samples, how="diagonal_relaxed") if samples else pl.DataFrame(),
-                                          FAILURE_SAMPLE_ROWS),
-            },
-        )
+            for key, (_spec, model, _severity) in chosen.items():
+                t = tally[key]
+                failures = failure_cases(frame, model)
+                t["failures"] += failures.height
+                t["failing_rows"] += failures["index"].drop_nulls().n_unique()
+                rules = failures.with_columns(rule=rule_name(pl.col("schema_context"), pl.col("column"), pl.col("check")))
+                t["by_rule"].update(dict(rules.group_by("rule").len().iter_rows()))
+                room = FAILURE_SAMPLE_ROWS - sum(x.height for x in t["samples"])
+                if room > 0 and failures.height:
+                    t["samples"].append(_failure_sample(frame, failures, room))
+        for key, (check_spec, _model, severity) in chosen.items():
+            t = tally[key]
+            sample = pl.concat(t["samples"], how="diagonal_relaxed") if t["samples"] else pl.DataFrame()
+            yield dg.AssetCheckResult(
+                asset_key=check_spec.asset_key,
+                check_name=check_spec.name,
+                passed=t["failures"] == 0,
+                severity=severity,
+                metadata={
+                    **_window_metadata(window),
+                    "rows_checked": rows_checked,
+                    "failing_rows": t["failing_rows"],
+                    "failures_by_rule": dg.MetadataValue.json(dict(t["by_rule"].most_common())),
+                    "failure_sample": preview(sample, FAILURE_SAMPLE_ROWS),
+                },
+            )
 
-    return _check
+    return CheckGroup(specs=[v[0] for v in check_specs.values()], evaluate=_evaluate)
 
 
-def reconciliation_check(source: SourceSpec) -> dg.AssetChecksDefinition:
+def reconciliation_check(source: SourceSpec) -> CheckGroup:
     """Blocking check on ``clean_<source>``: raw rows = clean rows + quarantined rows for the window."""
     clean, quarantine = CLEAN_TABLES[source.name], QUARANTINE_TABLES[source.name]
     partitioned = source.daily
 
-    @dg.asset_check(
+    spec = dg.AssetCheckSpec(
         asset=f"clean_{source.name}",
         name="raw_equals_clean_plus_quarantined",
         description=f"Every raw {source.name} row is in exactly one of {clean.qualified_name} and "
         f"{quarantine.qualified_name}: nothing is lost or duplicated.",
         blocking=True,
     )
-    def _check(context: dg.AssetCheckExecutionContext, lake: StorageResource, warehouse: WarehouseResource):
+
+    def _check(inputs: CheckInputs) -> dg.AssetCheckResult:
+        context, warehouse, lake, landing = inputs.context, inputs.warehouse, inputs.lake, inputs.landing
         window = _window(context, partitioned)
         keys = [raw_lake_key(source, day) for day in window_dates(context)] if partitioned else [raw_lake_key(source)]
         raw = lake.parquet_row_count(keys)
@@ -154,10 +232,10 @@ def reconciliation_check(source: SourceSpec) -> dg.AssetChecksDefinition:
             metadata={**_window_metadata(window), "raw_rows": raw, "clean_rows": clean_rows, "quarantined_rows": quarantined},
         )
 
-    return _check
+    return single_check(spec, _check)
 
 
-def quarantine_share_check(source: SourceSpec) -> dg.AssetChecksDefinition:
+def quarantine_share_check(source: SourceSpec) -> CheckGroup:
     """Blocking check on ``clean_<source>``: at most :data:`MAX_QUARANTINE_SHARE` of each day's rows quarantined.
 
     Row-level rejects are normal and kept in ``quarantine.<source>``; a day where many rows
@@ -166,14 +244,16 @@ def quarantine_share_check(source: SourceSpec) -> dg.AssetChecksDefinition:
     clean, quarantine = CLEAN_TABLES[source.name], QUARANTINE_TABLES[source.name]
     partitioned = source.daily
 
-    @dg.asset_check(
+    spec = dg.AssetCheckSpec(
         asset=f"clean_{source.name}",
         name="quarantine_share_within_limit",
         description=f"At most {MAX_QUARANTINE_SHARE:.0%} of each {'day' if partitioned else 'delivery'}'s "
         f"{source.name} rows are quarantined; above that the batch is broken upstream and blocked.",
         blocking=True,
     )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+
+    def _check(inputs: CheckInputs) -> dg.AssetCheckResult:
+        context, warehouse, lake, landing = inputs.context, inputs.warehouse, inputs.lake, inputs.landing
         window = _window(context, partitioned)
         if partitioned:
             shares = warehouse.read_frame(
@@ -207,7 +287,7 @@ def quarantine_share_check(source: SourceSpec) -> dg.AssetChecksDefinition:
             },
         )
 
-    return _check
+    return single_check(spec, _check)
 
 
 # (name, flights column, reference table, reference key) for the referential checks
@@ -218,10 +298,10 @@ REFERENCES = [
 ]
 
 
-def referential_check(name: str, column: str, reference: str, key: str) -> dg.AssetChecksDefinition:
+def referential_check(name: str, column: str, reference: str, key: str) -> CheckGroup:
     """WARN check on ``clean_flights``: flights whose ``column`` is not in ``reference``."""
 
-    @dg.asset_check(
+    spec = dg.AssetCheckSpec(
         asset="clean_flights",
         name=name,
         description=f"Flights whose {column} is not a {key} of {reference} (reported, not blocking: the real "
@@ -229,7 +309,9 @@ def referential_check(name: str, column: str, reference: str, key: str) -> dg.As
         blocking=False,
         additional_deps=[f"clean_{reference.split('.')[1]}"],
     )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+
+    def _check(inputs: CheckInputs) -> dg.AssetCheckResult:
+        context, warehouse, lake, landing = inputs.context, inputs.warehouse, inputs.lake, inputs.landing
         window = _window(context, True)
         if warehouse.read_frame("select to_regclass(%s) is not null as present", (reference,))["present"][0] is False:
             return dg.AssetCheckResult(
@@ -257,19 +339,19 @@ def referential_check(name: str, column: str, reference: str, key: str) -> dg.As
             },
         )
 
-    return _check
+    return single_check(spec, _check)
 
 
-def volume_anomaly_check() -> dg.AssetChecksDefinition:
+def volume_anomaly_check() -> CheckGroup:
     """WARN check on ``flight_daily_metrics``: unusual daily flight volume per origin.
 
     Each day of the window is scored against the same weekday of the previous weeks
     (:func:`platform_assets.quality.anomaly.volume_scores`), read from the warehouse, so a
     one-day run compares with what earlier runs wrote.
     """
-    spec = FLIGHT_DAILY_METRICS
+    table = FLIGHT_DAILY_METRICS
 
-    @dg.asset_check(
+    spec = dg.AssetCheckSpec(
         asset="flight_daily_metrics",
         name="daily_volume_within_weekday_baseline",
         description=f"Scheduled flights per origin and day vs the same weekday of the previous {anomaly.BASELINE_WEEKS} "
@@ -277,10 +359,12 @@ def volume_anomaly_check() -> dg.AssetChecksDefinition:
         "here by design; a drop on an ordinary day usually means missing upstream rows.",
         blocking=False,
     )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+
+    def _check(inputs: CheckInputs) -> dg.AssetCheckResult:
+        context, warehouse, lake, landing = inputs.context, inputs.warehouse, inputs.lake, inputs.landing
         first, last = _window(context, True)
         daily = warehouse.read_frame(
-            f"select flight_date, origin, sum(flights)::bigint as flights from {spec.qualified_name} "
+            f"select flight_date, origin, sum(flights)::bigint as flights from {table.qualified_name} "
             "where flight_date between %s and %s group by 1, 2",
             (first - dt.timedelta(weeks=anomaly.BASELINE_WEEKS), last),
         )
@@ -303,10 +387,10 @@ def volume_anomaly_check() -> dg.AssetChecksDefinition:
             },
         )
 
-    return _check
+    return single_check(spec, _check)
 
 
-def landing_contract_check() -> dg.AssetChecksDefinition:
+def landing_contract_check() -> CheckGroup:
     """WARN check on ``raw_flights``: every file in the landing zone follows the contract.
 
     Files the platform will never ingest (an unknown folder or name, a date that is not a
@@ -314,7 +398,7 @@ def landing_contract_check() -> dg.AssetChecksDefinition:
     with the reason, so a misdelivered file is noticed instead of silently ignored.
     """
 
-    @dg.asset_check(
+    spec = dg.AssetCheckSpec(
         asset="raw_flights",
         name="landing_files_follow_contract",
         description="Every landing-zone file is a daily drop inside the partitions or a known reference file; "
@@ -322,7 +406,9 @@ def landing_contract_check() -> dg.AssetChecksDefinition:
         blocking=False,
         additional_deps=["raw_weather"],
     )
-    def _check(landing: StorageResource) -> dg.AssetCheckResult:
+
+    def _check(inputs: CheckInputs) -> dg.AssetCheckResult:
+        context, warehouse, lake, landing = inputs.context, inputs.warehouse, inputs.lake, inputs.landing
         keys = landing.list_keys()
         inventory = classify_landing_keys(keys, *partition_bounds())
         violations = pl.DataFrame(inventory.violations, schema=["file", "problem"], orient="row")
@@ -337,23 +423,41 @@ def landing_contract_check() -> dg.AssetChecksDefinition:
             },
         )
 
-    return _check
+    return single_check(spec, _check)
 
 
 ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
 
-QUALITY_CHECKS = [
-    pandera_check("clean_flights", CLEAN_FLIGHTS, schemas.CleanFlights, ERROR, partitioned=True),
-    pandera_check("clean_flights", CLEAN_FLIGHTS, schemas.CleanFlightsPlausibility, WARN, partitioned=True),
-    pandera_check("clean_weather", CLEAN_WEATHER, schemas.CleanWeather, ERROR, partitioned=True),
-    pandera_check("clean_weather", CLEAN_WEATHER, schemas.CleanWeatherPlausibility, WARN, partitioned=True),
-    pandera_check("flight_daily_metrics", FLIGHT_DAILY_METRICS, schemas.FlightDailyMetrics, ERROR, partitioned=True),
-    pandera_check("clean_airlines", CLEAN_AIRLINES, schemas.CleanAirlines, ERROR, partitioned=False),
-    pandera_check("clean_airports", CLEAN_AIRPORTS, schemas.CleanAirports, ERROR, partitioned=False),
-    pandera_check("clean_planes", CLEAN_PLANES, schemas.CleanPlanes, ERROR, partitioned=False),
-    *[reconciliation_check(source) for source in SOURCES.values()],
-    *[quarantine_share_check(source) for source in SOURCES.values()],
-    *[referential_check(*reference) for reference in REFERENCES],
-    volume_anomaly_check(),
-    landing_contract_check(),
-]
+#: The checks of each asset, evaluated in one step per asset (``<asset>_checks``).
+CHECKS_BY_ASSET: dict[str, list[CheckGroup]] = {
+    "clean_flights": [
+        pandera_checks("clean_flights", CLEAN_FLIGHTS,
+                       [(schemas.CleanFlights, ERROR), (schemas.CleanFlightsPlausibility, WARN)], partitioned=True),
+        reconciliation_check(SOURCES["flights"]),
+        quarantine_share_check(SOURCES["flights"]),
+        *[referential_check(*reference) for reference in REFERENCES],
+    ],
+    "clean_weather": [
+        pandera_checks("clean_weather", CLEAN_WEATHER,
+                       [(schemas.CleanWeather, ERROR), (schemas.CleanWeatherPlausibility, WARN)], partitioned=True),
+        reconciliation_check(SOURCES["weather"]),
+        quarantine_share_check(SOURCES["weather"]),
+    ],
+    **{
+        f"clean_{name}": [
+            pandera_checks(f"clean_{name}", CLEAN_TABLES[name], [(model, ERROR)], partitioned=False),
+            reconciliation_check(SOURCES[name]),
+            quarantine_share_check(SOURCES[name]),
+        ]
+        for name, model in (
+            ("airlines", schemas.CleanAirlines), ("airports", schemas.CleanAirports), ("planes", schemas.CleanPlanes)
+        )
+    },
+    "flight_daily_metrics": [
+        pandera_checks("flight_daily_metrics", FLIGHT_DAILY_METRICS, [(schemas.FlightDailyMetrics, ERROR)], partitioned=True),
+        volume_anomaly_check(),
+    ],
+    "raw_flights": [landing_contract_check()],
+}
+
+QUALITY_CHECKS = [checks_step(asset, groups) for asset, groups in CHECKS_BY_ASSET.items()]

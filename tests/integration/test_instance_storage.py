@@ -50,3 +50,16 @@ def test_a_ranged_run_stores_one_planned_event_per_asset_and_one_check_row_per_r
     assert events["ASSET_MATERIALIZATION_PLANNED"] == 2
     # the unpartitioned check is recorded once for the run and resolved, nothing left PLANNED
     assert checks == [("window_is_fine", None, "SUCCEEDED")]
+
+
+def test_instance_commands_work_with_either_postgres_driver(warehouse):
+    """`dagster instance info` reads every storage's schema state through the pooled event-log engine."""
+    parts = urlsplit(warehouse.url)
+    ensure_database(urlunsplit(parts._replace(path="/postgres")), "dagster_storage_test")
+    for scheme in ("postgresql", "postgresql+psycopg2"):  # psycopg 3 and psycopg2
+        env = {**os.environ, "DAGSTER_HOME": str(ROOT),
+               "DAGSTER_POSTGRES_URL": urlunsplit(parts._replace(scheme=scheme, path="/dagster_storage_test"))}
+        proc = subprocess.run([str(BIN / "dagster"), "instance", "info"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, (scheme, proc.stderr[-2000:])
+        assert "event_log_storage:" in proc.stdout and "Traceback" not in proc.stdout + proc.stderr

@@ -17,7 +17,7 @@ export DAGSTER_HOME := $(CURDIR)
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 INSTANCE_URL = $(shell $(VENV_BIN)/platform-assets instance-url)
 
-.PHONY: install run publish materialize summary checks test dev benchmark benchmark-latency stop clean
+.PHONY: install run publish materialize summary checks test dev benchmark benchmark-30x benchmark-latency stop clean
 
 install: .venv/.installed dbt_project/target/manifest.json
 
@@ -59,9 +59,13 @@ test: install
 dev: install
 	DAGSTER_POSTGRES_URL="$(INSTANCE_URL)" $(VENV_BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-## benchmark: time the full-year ranged run and a single-day run
+## benchmark: Dagster's floor beside a day, the year, checks-only and 10x the year (alternating, medians of 3)
 benchmark: install
 	$(VENV_BIN)/python benchmarks/run_benchmark.py
+
+## benchmark-30x: the year with 30x the flights (10.1 M), once, beside the floor
+benchmark-30x: install
+	$(VENV_BIN)/python benchmarks/run_benchmark.py --only floor_year,scaled --scale 30 --repeats 1 --output scale30
 
 benchmark-latency: install
 	$(VENV_BIN)/python benchmarks/landing_latency.py

@@ -10,7 +10,7 @@ turns the landing-zone sensor on, publishes the reference files and one warm-up 
 waits for its run (not counted). Then, ``--repeats`` times, it publishes one more day's
 ``flights`` and ``weather`` files and records, from Dagster's run record:
 
-* ``pickup_s``: file written -> run created by the sensor (sensor interval 30 s and the
+* ``pickup_s``: file written -> run created by the sensor (sensor interval 5 s and the
   daemon's sensor loop);
 * ``queue_s``: run created -> run started (queued run coordinator, run launcher, run worker);
 * ``run_s``: run started -> run finished: every asset for that day, dbt marts included;

@@ -51,9 +51,10 @@ summary: install
 checks: install
 	$(VENV_BIN)/platform-assets check --start $(START) --end $(END)
 
-## test: the whole test suite (unit + integration on the embedded PostgreSQL)
+## test: the whole test suite (unit + integration on the embedded PostgreSQL), two workers:
+## each test module stays on one worker (module fixtures), each worker has its own server
 test: install
-	$(VENV_BIN)/pytest -q
+	$(VENV_BIN)/pytest -q -n 2 --dist loadfile
 
 ## dev: the Dagster UI and daemon on http://127.0.0.1:3000
 dev: install

@@ -180,7 +180,10 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     with process_env(env), tempfile.TemporaryDirectory(dir=project_target, prefix="run-") as target:
         seed_partial_parse(Path(target), state)
         yield from dbt.cli(["build"], context=context, target_path=Path(target)).stream()
-        keep_partial_parse(Path(target), state)
+        try:
+            keep_partial_parse(Path(target), state)
+        except OSError as exc:  # a cache: the next run parses again, nothing is wrong with this one
+            context.log.warning(f"could not keep dbt's partial-parse state at {state}: {exc}")
 
 
 DBT_ASSETS = [dbt_models]

@@ -1,0 +1,30 @@
+"""dbt's partial-parse state is kept per warehouse connection and reused by the next invocation."""
+
+from __future__ import annotations
+
+from platform_assets.assets.dbt import PARTIAL_PARSE_FILE, keep_partial_parse, partial_parse_state, seed_partial_parse
+
+EMBEDDED = {"PLATFORM_PGHOST": "/x/.platform/pgdata", "PLATFORM_PGPORT": "5432", "PLATFORM_PGUSER": "postgres",
+            "PLATFORM_PGDATABASE": "warehouse", "PLATFORM_PGPASSWORD": ""}
+
+
+def test_each_connection_has_its_own_state_and_the_password_is_not_part_of_it(tmp_path):
+    other_db = {**EMBEDDED, "PLATFORM_PGDATABASE": "warehouse_x10"}
+    new_password = {**EMBEDDED, "PLATFORM_PGPASSWORD": "s3cret"}
+    assert partial_parse_state(tmp_path, EMBEDDED) != partial_parse_state(tmp_path, other_db)
+    assert partial_parse_state(tmp_path, EMBEDDED) == partial_parse_state(tmp_path, new_password)
+    assert "s3cret" not in str(partial_parse_state(tmp_path, new_password))
+
+
+def test_the_state_an_invocation_wrote_seeds_the_next_one(tmp_path):
+    state = partial_parse_state(tmp_path / "target", EMBEDDED)
+    first, second = tmp_path / "run-1", tmp_path / "run-2"
+    first.mkdir(), second.mkdir()
+    seed_partial_parse(first, state)  # nothing kept yet: dbt will parse
+    assert not (first / PARTIAL_PARSE_FILE).exists()
+    (first / PARTIAL_PARSE_FILE).write_bytes(b"parsed once")
+    keep_partial_parse(first, state)
+    seed_partial_parse(second, state)
+    assert (second / PARTIAL_PARSE_FILE).read_bytes() == b"parsed once"
+    keep_partial_parse(tmp_path / "run-without-parse", state)  # dbt wrote nothing: the kept state stays
+    assert state.read_bytes() == b"parsed once"

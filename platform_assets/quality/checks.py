@@ -39,9 +39,6 @@ from platform_assets.quality import anomaly, schemas
 from platform_assets.quality.routing import failure_cases, rule_name
 from platform_assets.sources.contract import SOURCES, SourceSpec, classify_landing_keys
 from platform_assets.tables import (
-    CLEAN_AIRLINES,
-    CLEAN_AIRPORTS,
-    CLEAN_PLANES,
     CLEAN_FLIGHTS,
     CLEAN_TABLES,
     CLEAN_WEATHER,
@@ -220,7 +217,7 @@ def reconciliation_check(source: SourceSpec) -> CheckGroup:
     )
 
     def _check(inputs: CheckInputs) -> dg.AssetCheckResult:
-        context, warehouse, lake, landing = inputs.context, inputs.warehouse, inputs.lake, inputs.landing
+        context, warehouse, lake = inputs.context, inputs.warehouse, inputs.lake
         window = _window(context, partitioned)
         keys = [raw_lake_key(source, day) for day in window_dates(context)] if partitioned else [raw_lake_key(source)]
         raw = lake.parquet_row_count(keys)
@@ -253,7 +250,7 @@ def quarantine_share_check(source: SourceSpec) -> CheckGroup:
     )
 
     def _check(inputs: CheckInputs) -> dg.AssetCheckResult:
-        context, warehouse, lake, landing = inputs.context, inputs.warehouse, inputs.lake, inputs.landing
+        context, warehouse = inputs.context, inputs.warehouse
         window = _window(context, partitioned)
         if partitioned:
             shares = warehouse.read_frame(
@@ -311,7 +308,7 @@ def referential_check(name: str, column: str, reference: str, key: str) -> Check
     )
 
     def _check(inputs: CheckInputs) -> dg.AssetCheckResult:
-        context, warehouse, lake, landing = inputs.context, inputs.warehouse, inputs.lake, inputs.landing
+        context, warehouse = inputs.context, inputs.warehouse
         window = _window(context, True)
         if warehouse.read_frame("select to_regclass(%s) is not null as present", (reference,))["present"][0] is False:
             return dg.AssetCheckResult(
@@ -361,7 +358,7 @@ def volume_anomaly_check() -> CheckGroup:
     )
 
     def _check(inputs: CheckInputs) -> dg.AssetCheckResult:
-        context, warehouse, lake, landing = inputs.context, inputs.warehouse, inputs.lake, inputs.landing
+        context, warehouse = inputs.context, inputs.warehouse
         first, last = _window(context, True)
         daily = warehouse.read_frame(
             f"select flight_date, origin, sum(flights)::bigint as flights from {table.qualified_name} "
@@ -408,7 +405,7 @@ def landing_contract_check() -> CheckGroup:
     )
 
     def _check(inputs: CheckInputs) -> dg.AssetCheckResult:
-        context, warehouse, lake, landing = inputs.context, inputs.warehouse, inputs.lake, inputs.landing
+        landing = inputs.landing
         keys = landing.list_keys()
         inventory = classify_landing_keys(keys, *partition_bounds())
         violations = pl.DataFrame(inventory.violations, schema=["file", "problem"], orient="row")

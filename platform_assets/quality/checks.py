@@ -29,7 +29,7 @@ import dagster as dg
 import pandera.polars as pa
 import polars as pl
 
-from platform_assets.assets.common import preview, window_bounds, window_dates
+from platform_assets.assets.common import TRANSIENT_RETRY, preview, window_bounds, window_dates
 from platform_assets.assets.raw import raw_lake_key
 from platform_assets.chunking import plan_chunks
 from platform_assets.partitions import partition_bounds
@@ -107,7 +107,8 @@ def checks_step(asset: str, groups: list[CheckGroup]) -> dg.AssetChecksDefinitio
     """One subsettable ``@multi_asset_check`` step, ``<asset>_checks``, running every group of an asset."""
     specs = [spec for group in groups for spec in group.specs]
 
-    @dg.multi_asset_check(specs=specs, name=f"{asset}_checks", can_subset=True)
+    # Checks read the warehouse and the lake: transient faults heal like the assets' do.
+    @dg.multi_asset_check(specs=specs, name=f"{asset}_checks", can_subset=True, retry_policy=TRANSIENT_RETRY)
     def _checks(
         context: dg.AssetCheckExecutionContext,
         warehouse: WarehouseResource,

@@ -22,10 +22,12 @@ Medians and min-max are printed and written to ``benchmarks/results/landing_late
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -87,8 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     instance = dg.DagsterInstance.get()
     subprocess.run([str(BIN / "dagster"), "sensor", "start", "landing_zone_sensor", "-w", "workspace.yaml"],
                    cwd=ROOT, env=env, check=True, capture_output=True)
+    # Its own process group, so the code server and run workers it spawns are stopped with it.
     daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=ROOT, env=env,
-                              stdout=open(base / "daemon.log", "wb"), stderr=subprocess.STDOUT)
+                              stdout=open(base / "daemon.log", "wb"), stderr=subprocess.STDOUT,
+                              start_new_session=True)
     samples = []
     try:
         days = [dt.date(2013, 6, 10) + dt.timedelta(i) for i in range(args.repeats + 1)]
@@ -112,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         daemon.terminate()
         daemon.wait(timeout=60)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(daemon.pid, signal.SIGKILL)  # a gRPC code server can outlive the daemon
         stop_embedded_server(base / "pg")
     summary = {
         key: {"median": statistics.median(s[key] for s in samples), "min": min(s[key] for s in samples),

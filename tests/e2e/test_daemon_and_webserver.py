@@ -9,10 +9,12 @@ coordinator), against their own embedded PostgreSQL server.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -75,10 +77,13 @@ def deployment(tmp_path_factory):
     }
     logs = {name: base / f"{name}.log" for name in ("webserver", "daemon")}
     procs = [
+        # Own process groups: the code servers and run workers they spawn are stopped with them.
         subprocess.Popen([str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
-                         cwd=ROOT, env=env, stdout=open(logs["webserver"], "wb"), stderr=subprocess.STDOUT),
+                         cwd=ROOT, env=env, stdout=open(logs["webserver"], "wb"), stderr=subprocess.STDOUT,
+                         start_new_session=True),
         subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-                         cwd=ROOT, env=env, stdout=open(logs["daemon"], "wb"), stderr=subprocess.STDOUT),
+                         cwd=ROOT, env=env, stdout=open(logs["daemon"], "wb"), stderr=subprocess.STDOUT,
+                         start_new_session=True),
     ]
 
     def graphql(query: str, variables: dict | None = None) -> dict:
@@ -114,6 +119,8 @@ def deployment(tmp_path_factory):
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # a gRPC code server can outlive its parent
         stop_embedded_server(base / "pg")
 
 

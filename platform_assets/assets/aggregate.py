@@ -13,7 +13,7 @@ from platform_assets.assets.common import (
 )
 from platform_assets.chunking import plan_chunks
 from platform_assets.partitions import daily_partitions
-from platform_assets.resources.warehouse import TableWrite, WarehouseResource, read_window
+from platform_assets.resources.warehouse import TableWindow, WarehouseResource, read_window
 from platform_assets.tables import CLEAN_FLIGHTS, FLIGHT_DAILY_METRICS
 from platform_assets.transforms.metrics import flight_daily_metrics as compute_flight_daily_metrics
 
@@ -51,7 +51,7 @@ def flight_daily_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse
                 sample.append(metrics.head(5))
             yield [metrics]
 
-    warehouse.replace_in_batches([TableWrite(FLIGHT_DAILY_METRICS, pl.DataFrame(), window)], batches())
+    warehouse.replace_in_batches([TableWindow(FLIGHT_DAILY_METRICS, window)], batches())
     return dg.MaterializeResult(
         metadata={
             **window_metadata(context, totals["rows_out"]),

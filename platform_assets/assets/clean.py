@@ -27,7 +27,7 @@ from platform_assets.assets.raw import raw_lake_key
 from platform_assets.chunking import days_of, plan_chunks
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources.storage import StorageResource
-from platform_assets.resources.warehouse import TableWrite, WarehouseResource, read_window
+from platform_assets.resources.warehouse import TableWindow, TableWrite, WarehouseResource, read_window
 from platform_assets.sources.contract import AIRLINES, AIRPORTS, FLIGHTS, PLANES, WEATHER, SourceSpec
 from platform_assets.tables import CLEAN_AIRPORTS, CLEAN_TABLES, QUARANTINE_TABLES
 from platform_assets.transforms.clean_flights import clean_flights as clean_flights_transform
@@ -113,7 +113,7 @@ def _write_in_chunks(
     clean_spec, quarantine_spec = CLEAN_TABLES[source.name], QUARANTINE_TABLES[source.name]
     window = window_bounds(context)
     replaced = warehouse.replace_in_batches(
-        [TableWrite(clean_spec, pl.DataFrame(), window), TableWrite(quarantine_spec, pl.DataFrame(), window)], batches()
+        [TableWindow(clean_spec, window), TableWindow(quarantine_spec, window)], batches()
     )
     return {
         **window_metadata(context, totals["rows_out"]),

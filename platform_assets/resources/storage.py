@@ -189,10 +189,5 @@ class StorageResource(dg.ConfigurableResource):
         return {k: found.get(k, 0) for k in keys}
 
     def parquet_row_count(self, keys: list[str]) -> int:
-        """Total rows of the parquet files at ``keys``, from their footers where possible."""
-        if not keys:
-            return 0
-        if self.is_s3:
-            backend = self._backend()
-            return sum(pl.scan_parquet(io.BytesIO(backend.read_bytes(k))).select(pl.len()).collect().item() for k in keys)
-        return pl.scan_parquet([self.uri(k) for k in keys]).select(pl.len()).collect().item()
+        """Total rows of the parquet files at ``keys`` (see :meth:`parquet_row_counts`)."""
+        return sum(self.parquet_row_counts(keys).values())

@@ -20,6 +20,15 @@ from platform_assets.tables import TableSpec
 
 
 @dataclass(frozen=True)
+class TableWindow:
+    """A table and the window of it a write replaces: ``(first_date, last_date)`` inclusive on
+    ``spec.window_column``, or ``None`` for the whole table."""
+
+    spec: TableSpec
+    window: tuple[dt.date, dt.date] | None = None
+
+
+@dataclass(frozen=True)
 class TableWrite:
     """One table's share of an atomic write.
 
@@ -81,16 +90,15 @@ class WarehouseResource(dg.ConfigurableResource):
             ValueError: a frame lacks a column of its spec.
             RuntimeError: an existing table's columns differ from its spec.
         """
-        targets = [TableWrite(w.spec, pl.DataFrame(), w.window) for w in writes]
+        targets = [TableWindow(w.spec, w.window) for w in writes]
         return self.replace_in_batches(targets, [[w.frame for w in writes]])
 
     def replace_in_batches(
-        self, targets: Sequence[TableWrite], batches: Iterable[Sequence[pl.DataFrame]]
+        self, targets: Sequence[TableWindow], batches: Iterable[Sequence[pl.DataFrame]]
     ) -> dict[str, int]:
         """Like :meth:`replace`, with the new rows produced batch by batch, in one transaction.
 
-        ``targets`` name the tables and windows (their ``frame`` is ignored); each item of
-        ``batches`` holds one frame per target, in the same order, and is loaded before the
+        ``targets`` name the tables and windows; each item of ``batches`` holds one frame per target, in the same order, and is loaded before the
         next is asked for. So a window far larger than memory is replaced atomically while
         only one batch (for example one chunk of days, :mod:`platform_assets.chunking`) is
         held at a time. If producing a batch raises, the transaction rolls back and the
@@ -123,8 +131,7 @@ class WarehouseResource(dg.ConfigurableResource):
         Returns an empty dict when the table does not exist yet.
         """
         with self.connect() as conn, conn.cursor() as cur:
-            cur.execute("select to_regclass(%s)", (spec.qualified_name,))
-            if cur.fetchone()[0] is None:
+            if not _table_exists(cur, spec):
                 return {}
             cur.execute(
                 sql.SQL("select {col}, count(*) from {table} where {col} between %s and %s group by 1").format(
@@ -140,8 +147,7 @@ class WarehouseResource(dg.ConfigurableResource):
         if window is not None:
             query += sql.SQL(" where {} between %s and %s").format(sql.Identifier(spec.window_column))
         with self.connect() as conn, conn.cursor() as cur:
-            cur.execute("select to_regclass(%s)", (spec.qualified_name,))
-            if cur.fetchone()[0] is None:
+            if not _table_exists(cur, spec):
                 return 0
             cur.execute(query, window)
             return cur.fetchone()[0]
@@ -152,6 +158,11 @@ class WarehouseResource(dg.ConfigurableResource):
             cur.execute(query, params)
             columns = [d.name for d in cur.description]
             return pl.DataFrame(cur.fetchall(), schema=columns, orient="row")
+
+
+def _table_exists(cur: psycopg.Cursor, spec: TableSpec) -> bool:
+    cur.execute("select to_regclass(%s) is not null", (spec.qualified_name,))
+    return cur.fetchone()[0]
 
 
 def _ensure_table(cur: psycopg.Cursor, spec: TableSpec) -> None:
@@ -174,7 +185,7 @@ def _ensure_table(cur: psycopg.Cursor, spec: TableSpec) -> None:
         )
 
 
-def _delete_window(cur: psycopg.Cursor, write: TableWrite) -> int:
+def _delete_window(cur: psycopg.Cursor, write: TableWindow) -> int:
     if write.window is None:
         cur.execute(sql.SQL("delete from {}").format(write.spec.identifier))
     else:

@@ -10,16 +10,22 @@ UV := $(BOOT)/bin/uv
 VENV_BIN := .venv/bin
 UV_VERSION := 0.13.9
 
-# Dagster's instance lives in the top-level dagster.yaml (PostgreSQL storage); locally its
-# database is the embedded server's `dagster` database.
-export DAGSTER_HOME := $(CURDIR)
+# Dagster's instance is the top-level dagster.yaml (PostgreSQL storage; locally the embedded
+# server's `dagster` database). `make install` records DAGSTER_HOME in .env, which Dagster's
+# CLIs and dg load from the current directory, so nothing needs exporting.
 # The venv's tools first, so subprocesses (dbt under `dagster dev`) find them too.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
-INSTANCE_URL = $(shell $(VENV_BIN)/platform-assets instance-url)
 
-.PHONY: install run publish materialize summary checks test dev benchmark benchmark-30x benchmark-latency stop clean
+.PHONY: install dagster-home run publish materialize summary checks test dev benchmark benchmark-30x benchmark-latency stop clean
 
-install: .venv/.installed dbt_project/target/manifest.json
+install: .venv/.installed dbt_project/target/manifest.json dagster-home
+
+# `${DAGSTER_HOME:-...}`: an exported DAGSTER_HOME still wins. Rewritten if the clone moved;
+# other lines of a user's .env are kept.
+DAGSTER_HOME_LINE := DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)}
+dagster-home:
+	@grep -qxF '$(DAGSTER_HOME_LINE)' .env 2>/dev/null || { \
+		touch .env; sed -i '/^DAGSTER_HOME=/d' .env; echo '$(DAGSTER_HOME_LINE)' >> .env; }
 
 $(UV):
 	$(PYTHON) -m venv $(BOOT)
@@ -41,7 +47,7 @@ publish: install
 	$(VENV_BIN)/platform-assets publish-sample --start $(START) --end $(END)
 
 materialize: install
-	DAGSTER_POSTGRES_URL="$(INSTANCE_URL)" $(VENV_BIN)/dagster asset materialize \
+	$(VENV_BIN)/dagster asset materialize \
 		-m platform_assets.definitions --select '*' --partition-range $(START)...$(END)
 
 summary: install
@@ -58,7 +64,7 @@ test: install
 
 ## dev: the Dagster UI and daemon on http://127.0.0.1:3000
 dev: install
-	DAGSTER_POSTGRES_URL="$(INSTANCE_URL)" $(VENV_BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(VENV_BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 ## benchmark: Dagster's floor beside a day, the year, checks-only and 10x the year (alternating, medians of 3)
 benchmark: install

@@ -19,17 +19,14 @@ import argparse
 import datetime as dt
 import os
 import sys
-from urllib.parse import urlsplit, urlunsplit
 
-import polars as pl
 
-from platform_assets.resources.embedded_postgres import ensure_database, stop_embedded_server
+from platform_assets.resources.embedded_postgres import embedded_instance_url, stop_embedded_server
 from platform_assets.resources.storage import StorageResource
 from platform_assets.resources.warehouse import WarehouseResource
 from platform_assets.sources.contract import SOURCES
 from platform_assets.sources.nycflights13 import publish_sample
 
-INSTANCE_DATABASE = "dagster"
 
 
 def _warehouse() -> WarehouseResource:
@@ -57,10 +54,7 @@ def cmd_warehouse_url(_args: argparse.Namespace) -> int:
 
 
 def cmd_instance_url(_args: argparse.Namespace) -> int:
-    url = urlsplit(WarehouseResource().get_url())  # always the embedded server
-    ensure_database(urlunsplit(url._replace(path="/postgres")), INSTANCE_DATABASE)
-    # dagster-postgres speaks psycopg2; SQLAlchemy 2.1 would otherwise pick psycopg 3.
-    print(urlunsplit(url._replace(scheme="postgresql+psycopg2", path=f"/{INSTANCE_DATABASE}")))
+    print(embedded_instance_url(WarehouseResource().embedded_home))
     return 0
 
 

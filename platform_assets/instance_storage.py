@@ -1,4 +1,14 @@
-"""Dagster event-log storage tuned for ranged, partition-heavy runs (referenced from ``dagster.yaml``).
+"""Dagster's instance storage on PostgreSQL (referenced from ``dagster.yaml``).
+
+**Where the database is.** The three storages (runs, event log, schedules) are
+dagster-postgres' own, subclassed only so the instance works with nothing exported:
+``postgres_url`` / ``postgres_db`` in ``dagster.yaml`` win as usual; without them the URL
+comes from the variable named by ``postgres_url_env`` (``DAGSTER_POSTGRES_URL``); without
+that, from the embedded server (``.platform/pgdata``, database ``dagster``), started on
+first use. So ``dagster asset materialize``, ``dagster dev``, ``dagster instance info`` and
+``dg`` work from the repo root as they are, and a real server is one variable away.
+
+**Event-log tuning** for ranged, partition-heavy runs.
 
 A single-run backfill over a year writes, per asset, one materialization and (by default)
 one planned event per partition: thousands of single-row inserts, each on a fresh
@@ -39,19 +49,76 @@ from typing import Any
 from dagster import EventLogEntry, Field
 from dagster._record import copy
 from dagster._core.storage.config import pg_config
-from dagster_postgres import PostgresEventLogStorage
+from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
 
 #: Default number of events per batched insert (Dagster's env variable overrides it).
 DEFAULT_EVENT_BATCH_SIZE = 1000
 POOL_RECYCLE_SECONDS = 3600
 POOL_MAX_OVERFLOW = 4
+DEFAULT_URL_ENV = "DAGSTER_POSTGRES_URL"
+
+
+def instance_postgres_url(config_value: Mapping[str, Any]) -> str:
+    """The instance database's URL for one storage's ``dagster.yaml`` config.
+
+    Order: ``postgres_url`` or ``postgres_db`` in the config; else the environment
+    variable named by ``postgres_url_env`` (default ``DAGSTER_POSTGRES_URL``); else the
+    embedded server's ``dagster`` database (started and created if needed).
+    """
+    if config_value.get("postgres_url") or config_value.get("postgres_db"):
+        return pg_url_from_config(config_value)
+    from_env = os.getenv(config_value.get("postgres_url_env") or DEFAULT_URL_ENV)
+    if from_env:
+        return from_env
+    # Imported here: only the embedded default needs pgserver.
+    from platform_assets.resources.embedded_postgres import embedded_instance_url
+
+    return embedded_instance_url()
+
+
+def _config_type() -> dict[str, Any]:
+    return {**pg_config(), "postgres_url_env": Field(str, is_required=False, default_value=DEFAULT_URL_ENV)}
+
+
+def _common_kwargs(inst_data, config_value: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "inst_data": inst_data,
+        "postgres_url": instance_postgres_url(config_value),
+        "should_autocreate_tables": config_value.get("should_autocreate_tables", True),
+        "token_provider": get_token_provider_from_config(config_value),
+    }
+
+
+class PlatformRunStorage(PostgresRunStorage):
+    """dagster-postgres' run storage, its URL found by :func:`instance_postgres_url`."""
+
+    @classmethod
+    def config_type(cls):
+        return _config_type()
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value: Mapping[str, Any]) -> PlatformRunStorage:
+        return cls(**_common_kwargs(inst_data, config_value))
+
+
+class PlatformScheduleStorage(PostgresScheduleStorage):
+    """dagster-postgres' schedule storage, its URL found by :func:`instance_postgres_url`."""
+
+    @classmethod
+    def config_type(cls):
+        return _config_type()
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value: Mapping[str, Any]) -> PlatformScheduleStorage:
+        return cls(**_common_kwargs(inst_data, config_value))
 
 
 class BatchedPostgresEventLogStorage(PostgresEventLogStorage):
     """``PostgresEventLogStorage`` with batched event writes and one planned event per asset.
 
-    Extra config (beside dagster-postgres' own ``postgres_url`` / ``postgres_db``):
+    Extra config (beside dagster-postgres' own ``postgres_url`` / ``postgres_db`` and
+    ``postgres_url_env``, see :func:`instance_postgres_url`):
 
     * ``event_batch_size`` (int, default 1000; 0 disables): default for
       ``DAGSTER_EVENT_BATCH_SIZE`` in this process; an exported value wins.
@@ -119,7 +186,7 @@ class BatchedPostgresEventLogStorage(PostgresEventLogStorage):
     @classmethod
     def config_type(cls):
         return {
-            **pg_config(),
+            **_config_type(),
             "event_batch_size": Field(int, is_required=False, default_value=DEFAULT_EVENT_BATCH_SIZE),
             "planned_events_as_partition_subset": Field(bool, is_required=False, default_value=True),
             "planned_checks_once_per_run": Field(bool, is_required=False, default_value=True),
@@ -129,10 +196,7 @@ class BatchedPostgresEventLogStorage(PostgresEventLogStorage):
     def from_config_value(cls, inst_data, config_value: Mapping[str, Any]) -> BatchedPostgresEventLogStorage:
         # The parent hard-codes its own class here; build ours from the same config.
         return cls(
-            inst_data=inst_data,
-            postgres_url=pg_url_from_config(config_value),
-            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
-            token_provider=get_token_provider_from_config(config_value),
+            **_common_kwargs(inst_data, config_value),
             event_batch_size=config_value.get("event_batch_size", DEFAULT_EVENT_BATCH_SIZE),
             planned_events_as_partition_subset=config_value.get("planned_events_as_partition_subset", True),
             planned_checks_once_per_run=config_value.get("planned_checks_once_per_run", True),

@@ -19,6 +19,8 @@ import psycopg
 from platform_assets.paths import resolve
 
 WAREHOUSE_DATABASE = "warehouse"
+#: Dagster's instance database (runs, event log, schedules) on the same embedded server.
+INSTANCE_DATABASE = "dagster"
 
 
 def _server(home: str | Path):
@@ -60,6 +62,18 @@ def embedded_warehouse_url(home: str | Path = ".platform") -> str:
     ensure_database(admin_url, WAREHOUSE_DATABASE)
     parts = urlsplit(admin_url)
     return urlunsplit(parts._replace(path=f"/{WAREHOUSE_DATABASE}"))
+
+
+def embedded_instance_url(home: str | Path = ".platform") -> str:
+    """Return the SQLAlchemy URL of Dagster's instance database on the embedded server.
+
+    Starts the server and creates the ``dagster`` database if needed. The URL names the
+    psycopg2 driver (``postgresql+psycopg2://...?host=<pgdata>``): dagster-postgres speaks
+    psycopg2, and SQLAlchemy 2.1 would otherwise pick psycopg 3.
+    """
+    warehouse = urlsplit(embedded_warehouse_url(home))
+    ensure_database(urlunsplit(warehouse._replace(path="/postgres")), INSTANCE_DATABASE)
+    return urlunsplit(warehouse._replace(scheme="postgresql+psycopg2", path=f"/{INSTANCE_DATABASE}"))
 
 
 def ensure_database(admin_url: str, name: str) -> None:

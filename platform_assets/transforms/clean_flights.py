@@ -74,7 +74,6 @@ def _typed(raw: pl.DataFrame, dest_timezones: pl.DataFrame) -> pl.DataFrame:
     frame = raw.with_columns(**ints).join(dest_timezones, on="dest", how="left")
     zones = frame["dest_tz"].drop_nulls().unique().to_list()
 
-    flight_date = pl.date(pl.col("year_i"), pl.col("month_i"), pl.col("day_i"))
     frame = frame.with_columns(
         flight_date=pl.when(pl.col("month_i").is_between(1, 12) & pl.col("day_i").is_between(1, 31))
         .then(pl.format("{}-{}-{}", "year_i", "month_i", "day_i").str.to_date("%Y-%m-%d", strict=False))

@@ -4,7 +4,6 @@ an SMTP server)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import email
 import json
 import socket

@@ -1,0 +1,79 @@
+"""Dagster's own commands from the repo root with nothing exported (issue 9).
+
+The environment is stripped of ``DAGSTER_HOME`` and ``DAGSTER_POSTGRES_URL``: the
+``.env`` that ``make install`` writes gives Dagster its home (the project's
+``dagster.yaml``), and the instance storage falls back to the embedded server. That
+server runs under a temp ``PLATFORM_HOME`` here, so the developer's instance is untouched,
+and it is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from platform_assets.resources.embedded_postgres import embedded_instance_url, stop_embedded_server
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+DEFS = Path(__file__).with_name("instance_defs.py")
+UNSET = ("DAGSTER_HOME", "DAGSTER_POSTGRES_URL", "DAGSTER_EVENT_BATCH_SIZE")
+
+
+@pytest.fixture(scope="module")
+def bare_env(tmp_path_factory):
+    """An environment as a new user's shell has it, with the embedded default in a temp home."""
+    home = tmp_path_factory.mktemp("bare")
+    subprocess.run(["make", "-s", "dagster-home"], cwd=ROOT, check=True)
+    env = {k: v for k, v in os.environ.items() if k not in UNSET and not k.startswith("PLATFORM_")}
+    env["PLATFORM_HOME"] = str(home)
+    yield env
+    stop_embedded_server(home / ".platform")
+
+
+def _run(args: list[str], env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess:
+    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{args}: {proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+    return proc
+
+
+def test_make_install_records_dagster_home_in_dotenv_without_overriding_an_export():
+    line = f"DAGSTER_HOME=${{DAGSTER_HOME:-{ROOT}}}"
+    subprocess.run(["make", "-s", "dagster-home"], cwd=ROOT, check=True)
+    subprocess.run(["make", "-s", "dagster-home"], cwd=ROOT, check=True)  # idempotent
+    assert (ROOT / ".env").read_text().splitlines().count(line) == 1
+
+
+def test_instance_info_works_with_nothing_exported(bare_env):
+    proc = _run([str(BIN / "dagster"), "instance", "info"], bare_env)
+    assert "PlatformRunStorage" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+    # every storage reports its schema: the embedded `dagster` database was created and migrated
+    assert proc.stdout.count("current:") == 3
+
+
+def test_asset_materialize_records_its_run_in_the_embedded_instance(bare_env):
+    _run([str(BIN / "dagster"), "asset", "materialize", "-f", str(DEFS), "--select", "*",
+          "--partition-range", "2013-02-01...2013-02-03"], bare_env)
+    url = embedded_instance_url(Path(bare_env["PLATFORM_HOME"]) / ".platform")
+    with psycopg.connect(url.replace("postgresql+psycopg2://", "postgresql://")) as conn:
+        statuses = conn.execute("select status from runs").fetchall()
+    assert statuses == [("SUCCESS",)]
+
+
+def test_an_exported_url_wins_over_the_embedded_default(bare_env, warehouse):
+    from urllib.parse import urlsplit, urlunsplit
+
+    from platform_assets.resources.embedded_postgres import ensure_database
+
+    parts = urlsplit(warehouse.url)
+    ensure_database(urlunsplit(parts._replace(path="/postgres")), "dagster_exported")
+    env = {**bare_env, "DAGSTER_POSTGRES_URL": urlunsplit(parts._replace(scheme="postgresql+psycopg2", path="/dagster_exported"))}
+    _run([str(BIN / "dagster"), "asset", "materialize", "-f", str(DEFS), "--select", "*", "--partition", "2013-02-05"], env)
+    with psycopg.connect(urlunsplit(parts._replace(path="/dagster_exported"))) as conn:
+        assert conn.execute("select count(*) from runs").fetchone()[0] == 1

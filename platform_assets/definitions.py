@@ -54,31 +54,37 @@ quality_checks_job = dg.define_asset_job(
     description="Run every asset check for a partition or range without re-materializing.",
 )
 
-defs = dg.Definitions(
-    assets=[*RAW_ASSETS, *CLEAN_ASSETS, *AGGREGATE_ASSETS, *DBT_ASSETS],
-    asset_checks=[*QUALITY_CHECKS, *FRESHNESS_CHECKS],
-    sensors=[landing_zone_sensor, FRESHNESS_SENSOR, run_failure_alerts, check_failure_alerts],
-    schedules=[daily_previous_day],
-    jobs=[main_job, quality_checks_job],
-    executor=platform_executor(),
-    resources={
-        "warehouse": WarehouseResource(url=env_or_default("PLATFORM_WAREHOUSE_URL", "")),
-        "landing": StorageResource(url=env_or_default("PLATFORM_LANDING_URL", "data/landing")),
-        "lake": StorageResource(url=env_or_default("PLATFORM_LAKE_URL", "data/lake")),
-        "alerts": AlertResource(
-            ui_url=env_or_default("PLATFORM_UI_URL", "http://127.0.0.1:3000"),
-            slack_token=env_or_default("SLACK_BOT_TOKEN", ""),
-            slack_channel=env_or_default("PLATFORM_SLACK_CHANNEL", "#data-platform-alerts"),
-            webhook_url=env_or_default("PLATFORM_ALERT_WEBHOOK_URL", ""),
-            smtp_host=env_or_default("PLATFORM_SMTP_HOST", ""),
-            smtp_port=int(os.getenv("PLATFORM_SMTP_PORT", "25")),
-            smtp_from=env_or_default("PLATFORM_SMTP_FROM", "dagster@localhost"),
-            smtp_to=env_or_default("PLATFORM_ALERT_EMAIL_TO", ""),
-        ),
-        "dbt": PlatformDbtResource(
-            project_dir=dbt_project,
-            # The dbt installed beside this interpreter, so an un-activated venv works too.
-            dbt_executable=shutil.which("dbt") or str(Path(sys.executable).parent / "dbt"),
-        ),
-    },
-)
+def _handwritten() -> dg.Definitions:
+    """Everything not declared as a component: layers, dbt, automation, jobs, resources."""
+    return dg.Definitions(
+        assets=[*RAW_ASSETS, *CLEAN_ASSETS, *AGGREGATE_ASSETS, *DBT_ASSETS],
+        asset_checks=[*QUALITY_CHECKS, *FRESHNESS_CHECKS],
+        sensors=[landing_zone_sensor, FRESHNESS_SENSOR, run_failure_alerts, check_failure_alerts],
+        schedules=[daily_previous_day],
+        jobs=[main_job, quality_checks_job],
+        executor=platform_executor(),
+        resources={
+            "warehouse": WarehouseResource(url=env_or_default("PLATFORM_WAREHOUSE_URL", "")),
+            "landing": StorageResource(url=env_or_default("PLATFORM_LANDING_URL", "data/landing")),
+            "lake": StorageResource(url=env_or_default("PLATFORM_LAKE_URL", "data/lake")),
+            "alerts": AlertResource(
+                ui_url=env_or_default("PLATFORM_UI_URL", "http://127.0.0.1:3000"),
+                slack_token=env_or_default("SLACK_BOT_TOKEN", ""),
+                slack_channel=env_or_default("PLATFORM_SLACK_CHANNEL", "#data-platform-alerts"),
+                webhook_url=env_or_default("PLATFORM_ALERT_WEBHOOK_URL", ""),
+                smtp_host=env_or_default("PLATFORM_SMTP_HOST", ""),
+                smtp_port=int(os.getenv("PLATFORM_SMTP_PORT", "25")),
+                smtp_from=env_or_default("PLATFORM_SMTP_FROM", "dagster@localhost"),
+                smtp_to=env_or_default("PLATFORM_ALERT_EMAIL_TO", ""),
+            ),
+            "dbt": PlatformDbtResource(
+                project_dir=dbt_project,
+                # The dbt installed beside this interpreter, so an un-activated venv works too.
+                dbt_executable=shutil.which("dbt") or str(Path(sys.executable).parent / "dbt"),
+            ),
+        },
+    )
+
+# One Definitions: the hand-written assets above plus every component declared under
+# platform_assets/defs/ (sources in YAML). `dagster -m platform_assets.definitions` and dg load this.
+defs = dg.Definitions.merge(_handwritten(), dg.load_from_defs_folder(path_within_project=Path(__file__).parent))

@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from functools import cached_property
@@ -41,6 +42,11 @@ from platform_assets.resources.warehouse import WarehouseResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+# dagster-dbt's dev-time preparer (under `dagster dev` and every `dg` command) runs a plain
+# `dbt parse`: let it find the dbt installed beside this interpreter when no venv is active.
+if shutil.which("dbt") is None:
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()

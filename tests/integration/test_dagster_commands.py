@@ -9,6 +9,7 @@ and it is stopped at the end.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -77,3 +78,43 @@ def test_an_exported_url_wins_over_the_embedded_default(bare_env, warehouse):
     _run([str(BIN / "dagster"), "asset", "materialize", "-f", str(DEFS), "--select", "*", "--partition", "2013-02-05"], env)
     with psycopg.connect(urlunsplit(parts._replace(path="/dagster_exported"))) as conn:
         assert conn.execute("select count(*) from runs").fetchone()[0] == 1
+
+
+def test_definitions_validate_and_dg_check_defs(bare_env):
+    _run([str(BIN / "dagster"), "definitions", "validate", "-m", "platform_assets.definitions"], bare_env)
+    proc = _run([str(BIN / "dg"), "check", "defs"], {**bare_env, "PATH": "/usr/bin:/bin"})
+    assert "All definitions loaded successfully." in proc.stdout + proc.stderr
+
+
+def test_dg_list_defs_shows_every_asset_and_check_of_the_python_definitions(bare_env):
+    from platform_assets.definitions import defs
+
+    proc = _run([str(BIN / "dg"), "list", "defs", "--json"], {**bare_env, "PATH": "/usr/bin:/bin"})
+    listed = json.loads(proc.stdout[proc.stdout.index("{"):])
+    assets = {tuple(a["asset_key_parts"]): a for a in listed["assets"]}
+    graph = defs.resolve_asset_graph()
+    assert set(assets) == {tuple(k.path) for k in graph.get_all_asset_keys()}
+    checks = {(c["asset_key"], c["name"]) for c in listed["asset_checks"]}
+    assert checks == {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    # nothing lost on the way: descriptions, owners and kinds as the definitions have them
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        row = assets[tuple(key.path)]
+        assert row["description"] == node.description
+        assert set(row["kinds"]) == set(node.kinds)
+        # dg prints a team owner as {"team": name}, an email as {"email": address}
+        listed_owners = [f"team:{o['team']}" if "team" in o else o["email"] for o in row["owners"]]
+        assert listed_owners == list(node.owners)
+
+
+def test_dg_launch_runs_a_partition_range_as_one_run(bare_env):
+    env = {**bare_env, "PATH": "/usr/bin:/bin"}
+    _run([str(BIN / "platform-assets"), "publish-sample", "--start", "2013-04-01", "--end", "2013-04-02"], env)
+    proc = _run([str(BIN / "dg"), "launch", "--assets", "*", "--partition-range", "2013-04-01...2013-04-02"], env, 600)
+    assert (proc.stdout + proc.stderr).count("RUN_SUCCESS") == 1
+    home = Path(bare_env["PLATFORM_HOME"])
+    url = embedded_instance_url(home / ".platform").replace("postgresql+psycopg2://", "postgresql://")
+    with psycopg.connect(url.replace("/dagster?", "/warehouse?")) as conn:
+        flights = conn.execute("select count(*) from analytics.fct_flights").fetchone()[0]
+    published = sum(len(p.read_text().splitlines()) - 1 for p in (home / "data/landing/flights").glob("*.csv"))
+    assert flights == published > 0

@@ -1,0 +1,1 @@
+"""The platform's Dagster Components (listed by ``dg list components``)."""

@@ -37,7 +37,8 @@ $(UV):
 	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	touch $@
 
-dbt_project/target/manifest.json: .venv/.installed $(shell find dbt_project/models dbt_project/macros dbt_project/tests -type f 2>/dev/null) dbt_project/dbt_project.yml
+dbt_project/target/manifest.json: .venv/.installed $(shell find dbt_project/models dbt_project/macros dbt_project/tests platform_assets/defs -type f 2>/dev/null) dbt_project/dbt_project.yml
+	$(VENV_BIN)/platform-assets dbt-sources
 	cd dbt_project && ../$(VENV_BIN)/dbt parse --quiet --profiles-dir .
 
 ## run: install, publish the 2013 sample drops, materialize every asset for the year in one ranged run, summarise

@@ -11,6 +11,8 @@ Commands::
     platform-assets check --start 2013-01-01 --end 2013-01-31
                                              run every asset check on what the warehouse holds for the
                                              range (no materialization); exit 1 if an ERROR check fails
+    platform-assets dbt-sources [--check]    write dbt_project/models/staging/_clean_sources.yml from the
+                                             declared sources (--check: exit 1 when it is stale)
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import sys
 from platform_assets.resources.embedded_postgres import embedded_instance_url, stop_embedded_server
 from platform_assets.resources.storage import StorageResource
 from platform_assets.resources.warehouse import WarehouseResource
-from platform_assets.sources.contract import SOURCES
+from platform_assets.sources.registry import source_specs
 from platform_assets.sources.nycflights13 import publish_sample
 
 
@@ -89,8 +91,9 @@ def cmd_summary(_args: argparse.Namespace) -> int:
     print(f"warehouse    : {warehouse.get_url()}")
     print("\nrows per layer (raw = clean + quarantined):")
     print(f"  {'table':<10} {'raw':>9} {'clean':>9} {'quarantined':>12}")
-    for name, source in SOURCES.items():
-        keys = [k for k in lake.list_keys(f"raw/{source.folder}") if source.daily or k.endswith(f"/{name}.parquet")]
+    sources = source_specs()
+    for name, source in sources.items():
+        keys = [k for k in lake.list_keys(f"raw/{source.folder}") if source.daily or k.endswith(f"/{source.file or name}.parquet")]
         raw = lake.parquet_row_count(keys)
         clean = _count(warehouse, f"clean.{name}")
         quarantined = _count(warehouse, f"quarantine.{name}")
@@ -107,7 +110,7 @@ def cmd_summary(_args: argparse.Namespace) -> int:
         print(f"  marts cover {days['days']} day(s): {days['first']}..{days['last']}")
     print("\nquarantined rows by rule:")
     any_rejects = False
-    for name in SOURCES:
+    for name in sources:
         if _count(warehouse, f"quarantine.{name}"):
             any_rejects = True
             reasons = warehouse.read_frame(
@@ -118,6 +121,19 @@ def cmd_summary(_args: argparse.Namespace) -> int:
     if not any_rejects:
         print("  none: every raw row passed the clean step's rules")
     print("\nopen the UI: `make dev`, then http://127.0.0.1:3000")
+    return 0
+
+
+def cmd_dbt_sources(args: argparse.Namespace) -> int:
+    from platform_assets.sources.dbt_sources import DBT_SOURCES_FILE, render_dbt_sources, write_dbt_sources
+    from platform_assets.sources.registry import declarations
+
+    if args.check:
+        stale = not DBT_SOURCES_FILE.exists() or DBT_SOURCES_FILE.read_text() != render_dbt_sources(declarations())
+        print(f"{DBT_SOURCES_FILE} is {'stale: run `platform-assets dbt-sources`' if stale else 'up to date'}")
+        return 1 if stale else 0
+    changed = write_dbt_sources(declarations())
+    print(f"{DBT_SOURCES_FILE} {'written' if changed else 'unchanged'}")
     return 0
 
 
@@ -165,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--start", type=_date, required=True, help="first date, YYYY-MM-DD")
     check.add_argument("--end", type=_date, required=True, help="last date (inclusive), YYYY-MM-DD")
     check.set_defaults(func=cmd_check)
+    dbt_sources = sub.add_parser("dbt-sources", help="write dbt's `clean` source file from the declared sources")
+    dbt_sources.add_argument("--check", action="store_true", help="only report (exit 1) when the file is stale")
+    dbt_sources.set_defaults(func=cmd_dbt_sources)
     return parser
 
 

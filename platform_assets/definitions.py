@@ -18,9 +18,7 @@ import dagster as dg
 from platform_assets.alerts.notifier import AlertResource
 from platform_assets.alerts.sensors import check_failure_alerts, run_failure_alerts
 from platform_assets.assets.aggregate import AGGREGATE_ASSETS
-from platform_assets.assets.clean import CLEAN_ASSETS
 from platform_assets.assets.dbt import DBT_ASSETS, PlatformDbtResource, dbt_project
-from platform_assets.assets.raw import RAW_ASSETS
 from platform_assets.automation.landing_sensor import landing_zone_sensor
 from platform_assets.automation.schedules import daily_previous_day
 from platform_assets.executor import platform_executor
@@ -55,9 +53,13 @@ quality_checks_job = dg.define_asset_job(
 )
 
 def _handwritten() -> dg.Definitions:
-    """Everything not declared as a component: layers, dbt, automation, jobs, resources."""
+    """Everything not declared as a component: aggregate layer, dbt, automation, jobs, resources.
+
+        The sources' raw and clean assets and their checks come from their YAML
+        (``platform_assets/defs/sources/*/defs.yaml``, the LandingSource component).
+        """
     return dg.Definitions(
-        assets=[*RAW_ASSETS, *CLEAN_ASSETS, *AGGREGATE_ASSETS, *DBT_ASSETS],
+        assets=[*AGGREGATE_ASSETS, *DBT_ASSETS],
         asset_checks=[*QUALITY_CHECKS, *FRESHNESS_CHECKS],
         sensors=[landing_zone_sensor, FRESHNESS_SENSOR, run_failure_alerts, check_failure_alerts],
         schedules=[daily_previous_day],

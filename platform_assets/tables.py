@@ -13,7 +13,7 @@ import dagster as dg
 import polars as pl
 from psycopg import sql
 
-from platform_assets.sources.contract import SOURCES, SourceSpec
+from platform_assets.sources.contract import SourceSpec
 
 UTC_TIMESTAMP = pl.Datetime("us", "UTC")
 
@@ -90,7 +90,7 @@ class TableSpec:
         )
 
 
-_LINEAGE = {
+LINEAGE_COLUMNS: dict[str, tuple[pl.DataType, str]] = {
     "source_file": (pl.String(), "landing-zone file the row came from (relative to the landing root)"),
     "source_row": (pl.Int32(), "1-based data row number in that file (the header is row 0)"),
     "landed_at": (UTC_TIMESTAMP, "when the source file was last written in the landing zone (UTC)"),
@@ -108,105 +108,6 @@ def _spec(schema, name, cols, grain, window_column=None, not_null=()) -> TableSp
         not_null=tuple(not_null),
     )
 
-
-CLEAN_FLIGHTS = _spec(
-    "clean",
-    "flights",
-    {
-        "flight_id": (pl.String(), "natural key 'YYYY-MM-DD/carrier/flight_number/origin'"),
-        "flight_date": (pl.Date(), "scheduled departure date, local time at origin (America/New_York)"),
-        "carrier": (pl.String(), "two-letter carrier code"),
-        "flight_number": (pl.Int32(), "flight number"),
-        "tailnum": (pl.String(), "aircraft tail number; null when the source has none"),
-        "origin": (pl.String(), "origin airport FAA code (EWR, JFK, LGA)"),
-        "dest": (pl.String(), "destination airport FAA code"),
-        "sched_dep_at": (UTC_TIMESTAMP, "scheduled departure (UTC)"),
-        "dep_at": (UTC_TIMESTAMP, "actual departure (UTC); null when cancelled"),
-        "sched_arr_at": (UTC_TIMESTAMP, "scheduled arrival (UTC); null if the destination time zone is unknown"),
-        "arr_at": (UTC_TIMESTAMP, "actual arrival (UTC); null when not reported"),
-        "sched_dep_hour_at": (UTC_TIMESTAMP, "scheduled departure truncated to the hour (UTC): joins weather"),
-        "dep_delay_min": (pl.Int32(), "departure delay in minutes (negative = early)"),
-        "arr_delay_min": (pl.Int32(), "arrival delay in minutes (negative = early); null when not reported"),
-        "air_time_min": (pl.Int32(), "minutes in the air"),
-        "distance_miles": (pl.Int32(), "great-circle distance between the airports in miles"),
-        "is_cancelled": (pl.Boolean(), "true when the flight never departed (no departure time)"),
-        **_LINEAGE,
-    },
-    grain=("flight_id",),
-    window_column="flight_date",
-    not_null=("flight_date", "carrier", "flight_number", "origin", "dest", "sched_dep_at", "is_cancelled"),
-)
-
-CLEAN_WEATHER = _spec(
-    "clean",
-    "weather",
-    {
-        "origin": (pl.String(), "airport FAA code of the weather station"),
-        "observed_at": (UTC_TIMESTAMP, "hour of the observation (UTC)"),
-        "observation_date": (pl.Date(), "local date of the observation (America/New_York)"),
-        "temp_f": (pl.Float64(), "temperature in °F"),
-        "dewp_f": (pl.Float64(), "dew point in °F"),
-        "humidity_pct": (pl.Float64(), "relative humidity in %"),
-        "wind_dir_deg": (pl.Int32(), "wind direction in degrees"),
-        "wind_speed_mph": (pl.Float64(), "wind speed in mph"),
-        "wind_gust_mph": (pl.Float64(), "gust speed in mph"),
-        "precip_in": (pl.Float64(), "precipitation in inches"),
-        "pressure_mb": (pl.Float64(), "sea-level pressure in millibars"),
-        "visibility_mi": (pl.Float64(), "visibility in miles"),
-        **_LINEAGE,
-    },
-    grain=("origin", "observed_at"),
-    window_column="observation_date",
-    not_null=("observation_date",),
-)
-
-CLEAN_AIRLINES = _spec(
-    "clean",
-    "airlines",
-    {
-        "carrier": (pl.String(), "two-letter carrier code"),
-        "name": (pl.String(), "carrier name"),
-        **_LINEAGE,
-    },
-    grain=("carrier",),
-    not_null=("name",),
-)
-
-CLEAN_AIRPORTS = _spec(
-    "clean",
-    "airports",
-    {
-        "faa": (pl.String(), "FAA airport code"),
-        "name": (pl.String(), "airport name"),
-        "lat": (pl.Float64(), "latitude in degrees"),
-        "lon": (pl.Float64(), "longitude in degrees"),
-        "alt_ft": (pl.Int32(), "altitude in feet"),
-        "utc_offset_hours": (pl.Int32(), "standard-time offset from UTC in hours"),
-        "dst": (pl.String(), "daylight saving rule: A (US), U (unknown), N (none)"),
-        "tzone": (pl.String(), "IANA time zone; null when the source has none"),
-        **_LINEAGE,
-    },
-    grain=("faa",),
-    not_null=("name",),
-)
-
-CLEAN_PLANES = _spec(
-    "clean",
-    "planes",
-    {
-        "tailnum": (pl.String(), "aircraft tail number"),
-        "year_built": (pl.Int32(), "year manufactured"),
-        "aircraft_type": (pl.String(), "type of aircraft"),
-        "manufacturer": (pl.String(), "manufacturer"),
-        "model": (pl.String(), "model"),
-        "engines": (pl.Int32(), "number of engines"),
-        "seats": (pl.Int32(), "number of seats"),
-        "speed_mph": (pl.Int32(), "average cruising speed in mph; mostly null in the source"),
-        "engine_type": (pl.String(), "type of engine"),
-        **_LINEAGE,
-    },
-    grain=("tailnum",),
-)
 
 FLIGHT_DAILY_METRICS = _spec(
     "aggregate",
@@ -230,14 +131,6 @@ FLIGHT_DAILY_METRICS = _spec(
     not_null=("flights", "cancelled_flights", "flown_flights", "arrivals_reported", "on_time_arrivals"),
 )
 
-CLEAN_TABLES: dict[str, TableSpec] = {
-    "flights": CLEAN_FLIGHTS,
-    "weather": CLEAN_WEATHER,
-    "airlines": CLEAN_AIRLINES,
-    "airports": CLEAN_AIRPORTS,
-    "planes": CLEAN_PLANES,
-}
-
 
 def quarantine_spec(source: SourceSpec) -> TableSpec:
     """``quarantine.<source>``: rejected rows with their original text fields and why.
@@ -247,7 +140,7 @@ def quarantine_spec(source: SourceSpec) -> TableSpec:
     """
     cols: dict[str, tuple[pl.DataType, str]] = {
         "partition_date": (pl.Date(), "partition (file date) the row was delivered in; null for reference data"),
-        **_LINEAGE,
+        **LINEAGE_COLUMNS,
         "failed_rules": (pl.String(), "';'-separated names of the rules the row broke"),
         "reason": (pl.String(), "readable explanation, one clause per broken rule"),
     }
@@ -262,5 +155,3 @@ def quarantine_spec(source: SourceSpec) -> TableSpec:
         not_null=("failed_rules", "reason"),
     )
 
-
-QUARANTINE_TABLES: dict[str, TableSpec] = {name: quarantine_spec(src) for name, src in SOURCES.items()}

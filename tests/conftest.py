@@ -8,15 +8,20 @@ import zipfile
 import polars as pl
 import pytest
 
-from platform_assets.sources.contract import AIRPORTS, FLIGHTS, WEATHER, SourceSpec
+from platform_assets.sources.contract import SourceSpec
+from platform_assets.sources.registry import source_specs
 from platform_assets.sources.nycflights13 import sample_data_dir
 from platform_assets.transforms.parse import parse_landing_csv
 
 LANDED_AT = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
+SOURCES = source_specs()
+FLIGHTS, WEATHER, AIRPORTS = SOURCES["flights"], SOURCES["weather"], SOURCES["airports"]
+
+
 def _sample_bytes(source: SourceSpec) -> bytes:
-    if source is FLIGHTS:
+    if source.name == "flights":
         with zipfile.ZipFile(sample_data_dir() / "flights.csv.zip") as archive:
             return archive.read("flights.csv")
     return (sample_data_dir() / f"{source.name}.csv").read_bytes()
@@ -48,9 +53,9 @@ def raw_airports() -> pl.DataFrame:
 
 @pytest.fixture(scope="session")
 def clean_airports(raw_airports) -> pl.DataFrame:
-    from platform_assets.transforms.clean_reference import clean_reference
+    from platform_assets.sources.registry import declaration
 
-    return clean_reference("airports", raw_airports).valid
+    return declaration("airports").clean(raw_airports).valid
 
 
 @pytest.fixture(scope="session")

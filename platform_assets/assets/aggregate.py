@@ -14,7 +14,8 @@ from platform_assets.assets.common import (
 from platform_assets.chunking import plan_chunks
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources.warehouse import TableWindow, WarehouseResource, read_window
-from platform_assets.tables import CLEAN_FLIGHTS, FLIGHT_DAILY_METRICS
+from platform_assets.sources.registry import clean_table
+from platform_assets.tables import FLIGHT_DAILY_METRICS
 from platform_assets.transforms.metrics import flight_daily_metrics as compute_flight_daily_metrics
 
 
@@ -37,13 +38,13 @@ def flight_daily_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse
     # Chunks of whole days: the grain holds the date, so no group spans two chunks.
     window = window_bounds(context)
     columns = ["flight_date", "origin", "carrier", "is_cancelled", "dep_delay_min", "arr_delay_min"]
-    chunks = plan_chunks(*window, warehouse.rows_per_day(CLEAN_FLIGHTS, window))
+    chunks = plan_chunks(*window, warehouse.rows_per_day(clean_table("flights"), window))
     totals = {"rows_in": 0, "rows_out": 0}
     sample: list[pl.DataFrame] = []
 
     def batches():
         for chunk in chunks:
-            flights = read_window(warehouse, CLEAN_FLIGHTS, chunk, columns)
+            flights = read_window(warehouse, clean_table("flights"), chunk, columns)
             metrics = compute_flight_daily_metrics(flights)
             totals["rows_in"] += flights.height
             totals["rows_out"] += metrics.height

@@ -14,7 +14,6 @@ import dagster as dg
 import polars as pl
 
 from platform_assets.assets.common import (
-    OWNERS,
     TRANSIENT_RETRY,
     preview,
     rule_counts,
@@ -27,16 +26,12 @@ from platform_assets.assets.raw import raw_lake_key
 from platform_assets.chunking import days_of, plan_chunks
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources.storage import StorageResource
-from platform_assets.resources.warehouse import TableWindow, TableWrite, WarehouseResource, read_window
-from platform_assets.sources.contract import AIRLINES, AIRPORTS, FLIGHTS, PLANES, WEATHER, SourceSpec
-from platform_assets.tables import CLEAN_AIRPORTS, CLEAN_TABLES, QUARANTINE_TABLES
-from platform_assets.transforms.clean_flights import clean_flights as clean_flights_transform
-from platform_assets.transforms.clean_reference import clean_reference
-from platform_assets.transforms.clean_weather import clean_weather as clean_weather_transform
+from platform_assets.resources.warehouse import TableWindow, TableWrite, WarehouseResource
+from platform_assets.sources.contract import SourceSpec
+from platform_assets.sources.declaration import SourceDeclaration
 from platform_assets.transforms.rules import Split
 
 GROUP = "clean"
-CODE_VERSION = "1"
 
 
 def _check_accounted(source: SourceSpec, raw_rows: int, split: Split) -> None:
@@ -48,11 +43,11 @@ def _check_accounted(source: SourceSpec, raw_rows: int, split: Split) -> None:
 
 
 def _write(
-    warehouse: WarehouseResource, source: SourceSpec, raw_rows: int, split: Split, window=None
+    warehouse: WarehouseResource, declared: SourceDeclaration, raw_rows: int, split: Split, window=None
 ) -> dict[str, object]:
     """Write clean + quarantine rows atomically and return the materialization metadata."""
-    _check_accounted(source, raw_rows, split)
-    clean_spec, quarantine_spec = CLEAN_TABLES[source.name], QUARANTINE_TABLES[source.name]
+    _check_accounted(declared.source_spec(), raw_rows, split)
+    clean_spec, quarantine_spec = declared.table_spec(), declared.quarantine_spec()
     replaced = warehouse.replace(
         [TableWrite(clean_spec, split.valid, window), TableWrite(quarantine_spec, split.rejected, window)]
     )
@@ -70,8 +65,7 @@ def _write_in_chunks(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
     lake: StorageResource,
-    source: SourceSpec,
-    transform,
+    declared: SourceDeclaration,
 ) -> dict[str, object]:
     """Clean the run's window chunk by chunk (whole days, :mod:`platform_assets.chunking`) in one transaction.
 
@@ -82,6 +76,7 @@ def _write_in_chunks(
     Raises:
         dg.Failure: a day's raw file is missing from the lake (not retried).
     """
+    source = declared.source_spec()
     days = window_dates(context)
     keys = {day: raw_lake_key(source, day) for day in days}
     absent = [k for k in keys.values() if not lake.exists(k)]
@@ -100,7 +95,7 @@ def _write_in_chunks(
     def batches():
         for chunk in chunks:
             raw = lake.read_parquet([keys[day] for day in days_of(chunk)])
-            split = transform(raw, warehouse)
+            split = declared.clean(raw, warehouse)
             _check_accounted(source, raw.height, split)
             totals["rows_in"] += raw.height
             totals["rows_out"] += split.valid.height
@@ -110,7 +105,7 @@ def _write_in_chunks(
                 sample.append(split.valid.head(5))
             yield [split.valid, split.rejected]
 
-    clean_spec, quarantine_spec = CLEAN_TABLES[source.name], QUARANTINE_TABLES[source.name]
+    clean_spec, quarantine_spec = declared.table_spec(), declared.quarantine_spec()
     window = window_bounds(context)
     replaced = warehouse.replace_in_batches(
         [TableWindow(clean_spec, window), TableWindow(quarantine_spec, window)], batches()
@@ -127,17 +122,31 @@ def _write_in_chunks(
     }
 
 
-def _daily_clean_asset(source: SourceSpec, deps: list[str], description: str, transform) -> dg.AssetsDefinition:
-    spec = CLEAN_TABLES[source.name]
+def _asset_description(declared: SourceDeclaration, spec) -> str:
+    whole = "" if declared.daily else ", replaced whole on each run"
+    return (
+        f"{declared.description.strip()} Typed and validated into `{spec.qualified_name}` "
+        f"(grain: {', '.join(spec.grain)}){whole}; rows breaking a rule go to `quarantine.{declared.name}` "
+        "with the broken rules."
+    )
+
+
+def _hook_deps(declared: SourceDeclaration) -> list[str]:
+    hook = declared.transform_hook()
+    return list(hook.deps) if hook else []
+
+
+def _daily_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
+    spec = declared.table_spec()
 
     @dg.asset(
-        name=f"clean_{source.name}",
-        description=description,
+        name=f"clean_{declared.name}",
+        description=_asset_description(declared, spec),
         group_name=GROUP,
-        owners=OWNERS,
+        owners=declared.owners,
         kinds={"polars", "postgres"},
-        code_version=CODE_VERSION,
-        deps=[f"raw_{source.name}", *deps],
+        code_version=declared.code_version,
+        deps=[f"raw_{declared.name}", *_hook_deps(declared)],
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=TRANSIENT_RETRY,
@@ -146,49 +155,23 @@ def _daily_clean_asset(source: SourceSpec, deps: list[str], description: str, tr
     def _asset(
         context: dg.AssetExecutionContext, lake: StorageResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
-        return dg.MaterializeResult(metadata=_write_in_chunks(context, warehouse, lake, source, transform))
+        return dg.MaterializeResult(metadata=_write_in_chunks(context, warehouse, lake, declared))
 
     return _asset
 
 
-def _flights_transform(raw: pl.DataFrame, warehouse: WarehouseResource) -> Split:
-    # Read per chunk: a few thousand rows, and a chunk never sees another run's airports.
-    airports = read_window(warehouse, CLEAN_AIRPORTS, columns=["faa", "tzone"])
-    return clean_flights_transform(raw, airports)
-
-
-clean_flights = _daily_clean_asset(
-    FLIGHTS,
-    deps=["clean_airports"],
-    description="One row per scheduled flight (grain: flight_id = date/carrier/flight/origin) in `clean.flights`. "
-    "Local HHMM clock times become UTC timestamps (departures in America/New_York, arrivals in the destination's "
-    "zone; 2400 = midnight ending the day; past-midnight departures and next-day arrivals resolved from the delays); "
-    "delays in minutes; `is_cancelled` when there is no departure time. Rows that cannot be made valid go to "
-    "`quarantine.flights` with the broken rules.",
-    transform=_flights_transform,
-)
-clean_weather = _daily_clean_asset(
-    WEATHER,
-    deps=[],
-    description="One row per station and hour (grain: origin, observed_at UTC) in `clean.weather`, with units in the "
-    "column names. The DST fall-back hour is told apart by the source's UTC `time_hour`. Invalid rows go to "
-    "`quarantine.weather`.",
-    transform=lambda raw, _warehouse: clean_weather_transform(raw),
-)
-
-
-def _reference_clean_asset(source: SourceSpec) -> dg.AssetsDefinition:
-    spec = CLEAN_TABLES[source.name]
+def _reference_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
+    spec = declared.table_spec()
+    source = declared.source_spec()
 
     @dg.asset(
-        name=f"clean_{source.name}",
-        description=f"Typed reference table `clean.{source.name}` (grain: {', '.join(spec.grain)}), replaced whole "
-        f"on each run; invalid rows go to `quarantine.{source.name}`.",
+        name=f"clean_{declared.name}",
+        description=_asset_description(declared, spec),
         group_name=GROUP,
-        owners=OWNERS,
+        owners=declared.owners,
         kinds={"polars", "postgres"},
-        code_version=CODE_VERSION,
-        deps=[f"raw_{source.name}"],
+        code_version=declared.code_version,
+        deps=[f"raw_{declared.name}", *_hook_deps(declared)],
         # Unpartitioned, but declared single-run so ranged CLI runs (`--partition-range`) can include it.
         backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=TRANSIENT_RETRY,
@@ -196,15 +179,13 @@ def _reference_clean_asset(source: SourceSpec) -> dg.AssetsDefinition:
     )
     def _asset(lake: StorageResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
         raw = lake.read_parquet([raw_lake_key(source)])
-        split = clean_reference(source.name, raw)
-        metadata = _write(warehouse, source, raw.height, split)
+        split = declared.clean(raw, warehouse)
+        metadata = _write(warehouse, declared, raw.height, split)
         return dg.MaterializeResult(metadata={"dagster/row_count": split.valid.height, "rows_out": split.valid.height, **metadata})
 
     return _asset
 
 
-clean_airlines = _reference_clean_asset(AIRLINES)
-clean_airports = _reference_clean_asset(AIRPORTS)
-clean_planes = _reference_clean_asset(PLANES)
-
-CLEAN_ASSETS = [clean_flights, clean_weather, clean_airlines, clean_airports, clean_planes]
+def clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
+    """``clean_<source>``: typed, validated rows in ``clean.<table>``, rejects in ``quarantine.<source>``."""
+    return _daily_clean_asset(declared) if declared.daily else _reference_clean_asset(declared)

@@ -9,29 +9,20 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from platform_assets.assets.common import OWNERS, TRANSIENT_RETRY, preview, window_dates, window_metadata
+from platform_assets.assets.common import TRANSIENT_RETRY, preview, window_dates, window_metadata
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources.storage import StorageResource
-from platform_assets.sources.contract import (
-    AIRLINES,
-    AIRPORTS,
-    CSV_SUFFIXES,
-    FLIGHTS,
-    PLANES,
-    WEATHER,
-    LandingContractError,
-    SourceSpec,
-)
+from platform_assets.sources.contract import CSV_SUFFIXES, LandingContractError, SourceSpec
+from platform_assets.sources.declaration import SourceDeclaration
 from platform_assets.transforms.parse import empty_raw_frame, parse_landing_csv, raw_schema
 
 GROUP = "raw"
-CODE_VERSION = "1"
 
 
 def raw_lake_key(source: SourceSpec, day: dt.date | None = None) -> str:
     """Lake key of a raw parquet file: ``raw/flights/2013-01-01.parquet`` or ``raw/reference/planes.parquet``."""
     if day is None:
-        return f"raw/{source.folder}/{source.name}.parquet"
+        return f"raw/{source.folder}/{source.file or source.name}.parquet"
     return f"raw/{source.folder}/{day.isoformat()}.parquet"
 
 
@@ -62,14 +53,22 @@ def _column_schema(source: SourceSpec) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(name, str(dtype)) for name, dtype in raw_schema(source).items()])
 
 
-def _daily_raw_asset(source: SourceSpec, missing_is_error: bool, description: str) -> dg.AssetsDefinition:
+def _daily_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
+    source = declared.source_spec()
+    missing_is_error = declared.landing.missing_drop == "fail"
+    if missing_is_error:
+        on_missing = "A missing day's drop fails the run."
+    else:
+        on_missing = "A day without a drop is written empty and reported."
+
     @dg.asset(
         name=f"raw_{source.name}",
-        description=description,
+        description=f"{source.name} as delivered: one landing file per day (`{source.folder}/YYYY-MM-DD.csv`), "
+        f"every column kept as text with lineage columns, one parquet file per day in the lake. {on_missing}",
         group_name=GROUP,
-        owners=OWNERS,
+        owners=declared.owners,
         kinds={"polars", "parquet"},
-        code_version=CODE_VERSION,
+        code_version=declared.code_version,
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=TRANSIENT_RETRY,
@@ -112,15 +111,17 @@ def _daily_raw_asset(source: SourceSpec, missing_is_error: bool, description: st
     return _asset
 
 
-def _reference_raw_asset(source: SourceSpec) -> dg.AssetsDefinition:
+def _reference_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
+    source = declared.source_spec()
+
     @dg.asset(
         name=f"raw_{source.name}",
-        description=f"Reference table {source.name}: landing `reference/{source.name}.csv` parsed as text with lineage, "
-        f"stored as `raw/reference/{source.name}.parquet` in the lake.",
+        description=f"Reference table {source.name}: landing `{source.reference_key()}` parsed as text with lineage, "
+        f"stored as `{raw_lake_key(source)}` in the lake.",
         group_name=GROUP,
-        owners=OWNERS,
+        owners=declared.owners,
         kinds={"polars", "parquet"},
-        code_version=CODE_VERSION,
+        code_version=declared.code_version,
         # Unpartitioned, but declared single-run so ranged CLI runs (`--partition-range`) can include it.
         backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=TRANSIENT_RETRY,
@@ -139,22 +140,6 @@ def _reference_raw_asset(source: SourceSpec) -> dg.AssetsDefinition:
     return _asset
 
 
-raw_flights = _daily_raw_asset(
-    FLIGHTS,
-    missing_is_error=True,
-    description="Flights as delivered: one landing file per scheduled-departure date (`flights/YYYY-MM-DD.csv`), "
-    "every column kept as text with lineage columns, one parquet file per day in the lake. "
-    "A missing day's drop fails the run: every day of 2013 has flights.",
-)
-raw_weather = _daily_raw_asset(
-    WEATHER,
-    missing_is_error=False,
-    description="Hourly weather at EWR, JFK and LGA as delivered (`weather/YYYY-MM-DD.csv`, local observation date), "
-    "text columns plus lineage, one parquet file per day. A day without a drop is written empty and reported "
-    "(the sample has no weather on 2013-12-31).",
-)
-raw_airlines = _reference_raw_asset(AIRLINES)
-raw_airports = _reference_raw_asset(AIRPORTS)
-raw_planes = _reference_raw_asset(PLANES)
-
-RAW_ASSETS = [raw_flights, raw_weather, raw_airlines, raw_airports, raw_planes]
+def raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
+    """``raw_<source>``: the declared source's landing files as text parquet in the lake."""
+    return _daily_raw_asset(declared) if declared.daily else _reference_raw_asset(declared)

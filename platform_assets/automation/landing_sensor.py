@@ -6,8 +6,8 @@ time). Unchanged files are therefore never processed twice, and a re-delivered f
 content, new modification time) is. A file copied in with an *old* modification time
 (``cp -p``, ``rsync -t``) is not seen: deliver with the current time, as S3 always does.
 
-* A day runs once both its ``flights`` and ``weather`` drops are there; a day with only one
-  is reported as waiting and runs when the other lands.
+* A day runs once the drops of every declared daily source (flights and weather here) are
+  there; a day with only some is reported as waiting and runs when the others land.
 * New days are grouped into runs of consecutive days, each one ranged run (every asset has
   a single-run backfill policy), so dropping a month gives one run, not 31.
 * ``run_key`` is derived from the versions (key, mtime, size) of the files of the range, so
@@ -25,9 +25,9 @@ import dagster as dg
 
 from platform_assets.partitions import partition_bounds
 from platform_assets.resources.storage import StorageResource
-from platform_assets.sources.contract import CSV_SUFFIXES, FLIGHTS, SOURCES, WEATHER, classify_landing_keys
+from platform_assets.sources.contract import CSV_SUFFIXES, classify_landing_keys
+from platform_assets.sources.registry import source_specs
 
-DAILY_SOURCES = (FLIGHTS.name, WEATHER.name)
 #: Longest ranged run the sensor requests; a year of drops becomes a handful of runs.
 MAX_DAYS_PER_RUN = 92
 
@@ -68,7 +68,9 @@ def evaluate_landing_zone(landing: StorageResource, cursor: str | None, log=None
     # dagster-aws' get_objects and a since_last_modified bound).
     listed = landing.list_with_metadata(since=mark)
     fresh = {k: meta for k, meta in listed.items() if not (meta.modified == mark and k in keys_at_mark)}
-    inventory = classify_landing_keys(sorted(fresh), *partition_bounds())
+    sources = source_specs()
+    daily_sources = sorted(name for name, spec in sources.items() if spec.daily)
+    inventory = classify_landing_keys(sorted(fresh), *partition_bounds(), sources)
     violations = inventory.violations
     for key, why in violations:
         if log:
@@ -76,7 +78,7 @@ def evaluate_landing_zone(landing: StorageResource, cursor: str | None, log=None
 
     def drop_version(source_name: str, day: dt.date) -> str | None:
         """Version of the day's drop of ``source_name`` (new or already there), None if absent."""
-        source = SOURCES[source_name]
+        source = sources[source_name]
         for suffix in CSV_SUFFIXES:
             key = source.daily_key(day, suffix)
             meta = fresh.get(key) or (landing.stat(key) if landing.exists(key) else None)
@@ -85,12 +87,12 @@ def evaluate_landing_zone(landing: StorageResource, cursor: str | None, log=None
         return None
 
     touched = sorted({day for (_source, day) in inventory.drops})
-    versions = {day: [drop_version(s, day) for s in DAILY_SOURCES] for day in touched}
+    versions = {day: [drop_version(s, day) for s in daily_sources] for day in touched}
     ready = [day for day in touched if all(versions[day])]
     waiting = [day for day in touched if not all(versions[day])]
     for day in waiting:
         if log:
-            missing = [s for s, v in zip(DAILY_SOURCES, versions[day]) if v is None]
+            missing = [s for s, v in zip(daily_sources, versions[day]) if v is None]
             log.info(f"{day}: waiting for {', '.join(missing)} before running the day")
 
     requests = []

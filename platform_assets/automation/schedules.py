@@ -12,7 +12,8 @@ import dagster as dg
 
 from platform_assets.partitions import SOURCE_TIMEZONE, partition_bounds
 from platform_assets.resources.storage import StorageResource
-from platform_assets.sources.contract import CSV_SUFFIXES, FLIGHTS, WEATHER
+from platform_assets.sources.contract import CSV_SUFFIXES
+from platform_assets.sources.registry import source_specs
 
 
 def previous_day_request(landing: StorageResource, scheduled_at: dt.datetime) -> dg.RunRequest | dg.SkipReason:
@@ -22,7 +23,7 @@ def previous_day_request(landing: StorageResource, scheduled_at: dt.datetime) ->
     if not first <= day <= last:
         return dg.SkipReason(f"{day} is outside the partitions {first}..{last}")
     missing = [
-        source.daily_key(day) for source in (FLIGHTS, WEATHER)
+        source.daily_key(day) for source in source_specs().values() if source.daily
         if not any(landing.exists(source.daily_key(day, suffix)) for suffix in CSV_SUFFIXES)
     ]
     if missing:

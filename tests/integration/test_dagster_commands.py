@@ -118,3 +118,56 @@ def test_dg_launch_runs_a_partition_range_as_one_run(bare_env):
         flights = conn.execute("select count(*) from analytics.fct_flights").fetchone()[0]
     published = sum(len(p.read_text().splitlines()) - 1 for p in (home / "data/landing/flights").glob("*.csv"))
     assert flights == published > 0
+
+
+@pytest.mark.parametrize("command", [["dg", "dev"], ["dagster", "dev", "-w", "workspace.yaml"]])
+def test_dev_serves_the_ui_on_loopback_with_nothing_exported(bare_env, tmp_path, command):
+    """`dg dev` / `dagster dev` start the webserver and daemon on the project's instance; stopped after."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "dev.log"
+    args = [str(BIN / command[0]), *command[1:], "-h", "127.0.0.1", "-p", str(port)]
+    with open(log, "wb") as sink:
+        # Own process group: the webserver, daemon and code servers it spawns stop with it.
+        proc = subprocess.Popen(args, cwd=ROOT, env={**bare_env, "PATH": "/usr/bin:/bin"}, stdout=sink,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        info = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5) as response:
+                    info = json.loads(response.read())
+                break
+            except OSError:
+                time.sleep(1)
+        assert info is not None, log.read_text()[-3000:]
+        query = json.dumps({"query": "{ repositoriesOrError { ... on RepositoryConnection { nodes { name } } } }"})
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=query.encode(),
+                                         headers={"Content-Type": "application/json"})
+        deadline = time.monotonic() + 120
+        while True:  # the code location loads in the background
+            with urllib.request.urlopen(request, timeout=30) as response:
+                nodes = json.loads(response.read())["data"]["repositoriesOrError"].get("nodes", [])
+            if nodes or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert nodes == [{"name": "__repository__"}], log.read_text()[-3000:]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        # Children that outlive the parent (a code server ignoring SIGTERM) go too.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)

@@ -6,7 +6,11 @@ import datetime as dt
 
 import polars as pl
 
-from platform_assets.transforms.clean_weather import clean_weather
+from platform_assets.sources.registry import declaration
+
+
+def clean_weather(raw):
+    return declaration("weather").clean(raw)
 
 
 def test_every_observation_is_kept(raw_weather_year):

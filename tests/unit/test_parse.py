@@ -7,7 +7,11 @@ import gzip
 
 import pytest
 
-from platform_assets.sources.contract import FLIGHTS, LandingContractError, parse_daily_key
+from platform_assets.sources.contract import LandingContractError, parse_daily_key
+from platform_assets.sources.registry import source_specs
+
+SOURCES = source_specs()
+FLIGHTS = SOURCES["flights"]
 from platform_assets.sources.nycflights13 import sample_data_dir
 from platform_assets.transforms.parse import parse_landing_csv
 
@@ -50,11 +54,11 @@ def test_contract_violations_name_the_file(text, message):
 
 
 def test_daily_keys_are_checked():
-    assert parse_daily_key("weather/2013-02-01.csv.gz")[1] == dt.date(2013, 2, 1)
+    assert parse_daily_key("weather/2013-02-01.csv.gz", SOURCES)[1] == dt.date(2013, 2, 1)
     with pytest.raises(LandingContractError, match="unknown landing folder"):
-        parse_daily_key("fligths/2013-02-01.csv")
+        parse_daily_key("fligths/2013-02-01.csv", SOURCES)
     with pytest.raises(LandingContractError, match="not a calendar date"):
-        parse_daily_key("flights/2013-02-30.csv")
+        parse_daily_key("flights/2013-02-30.csv", SOURCES)
 
 
 def test_sample_package_has_the_contract_columns():

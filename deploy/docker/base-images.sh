@@ -29,6 +29,7 @@ trap cleanup EXIT
 
 debian_root() {
   # One minimal bookworm tree, copied per image.
+  command -v debootstrap >/dev/null || { echo "no registry reachable and no debootstrap: apt-get install debootstrap" >&2; exit 1; }
   if [ -z "$rootfs" ]; then
     rootfs=$(mktemp -d)
     echo "debootstrap bookworm from $DEBIAN_MIRROR ..." >&2
@@ -41,7 +42,9 @@ debian_root() {
 
 install_into() {
   local tree=$1; shift
-  chroot "$tree" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null
+  local log="$rootfs/apt.log"
+  chroot "$tree" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >"$log" 2>&1 \
+    || { tail -30 "$log" >&2; exit 1; }
   chroot "$tree" apt-get clean
   rm -rf "$tree"/var/lib/apt/lists/* "$tree"/var/cache/apt/*.bin
 }

@@ -65,7 +65,8 @@ def parse_landing_csv(
         except (OSError, EOFError) as exc:
             raise LandingContractError(f"{source_file}: not a readable gzip file ({exc})") from exc
     try:
-        text = data.decode("utf-8")
+        # utf-8-sig: a leading byte-order mark (spreadsheet exports) is accepted and dropped.
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise LandingContractError(f"{source_file}: not UTF-8 text (byte {exc.start})") from exc
     if not text.strip():

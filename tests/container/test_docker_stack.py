@@ -239,3 +239,18 @@ def test_two_runs_on_disjoint_weeks_run_side_by_side(stack):
     for first, last in (WEEKS[0], WEEKS[2]):
         expected = _expected_flights(first, last)
         assert _warehouse_week(first, last) == (expected, expected)
+
+
+def test_the_image_alone_validates_the_definitions_offline_as_a_non_root_user():
+    validate = subprocess.run(["docker", "run", "--rm", "--network", "none", "platform-assets:latest",
+                               "dagster", "definitions", "validate", "-m", "platform_assets.definitions"],
+                              capture_output=True, text=True, timeout=300)
+    assert validate.returncode == 0, validate.stderr[-2000:]
+    assert "All code locations passed validation" in validate.stdout + validate.stderr
+    assert _docker("run", "--rm", "--network", "none", "platform-assets:latest", "id", "-u").strip() != "0"
+    inspected = json.loads(_docker("image", "inspect", "platform-assets:latest"))[0]
+    assert inspected["Config"]["Healthcheck"]["Test"][:2] == ["CMD", "dagster"]
+    # no secret-looking variable is baked in
+    baked = dict(v.split("=", 1) for v in inspected["Config"]["Env"])
+    assert not {k for k in baked if any(word in k for word in ("PASSWORD", "SECRET", "TOKEN", "_URL"))}
+    FIGURES["image_size_bytes"] = inspected["Size"]

@@ -175,3 +175,27 @@ def test_redelivered_file_with_changed_rows_replaces_its_day_everywhere(run_wind
         landing.write_bytes(key, original.encode())
         assert run_window(day, day).success
     assert query(warehouse, "select count(*) from analytics.fct_flights where flight_date = %s", (day,))[0][0] == len(lines) - 1
+
+
+def test_relabelled_rows_never_cost_the_genuine_flights(run_window, landing, warehouse):
+    """Issue 12's case: rows of one day's file relabelled with a later date are quarantined
+    (date_not_file_date), and the genuine flights they imitate stay clean, in a day run and
+    in a range run covering both files."""
+    source_day, genuine_day = dt.date(2013, 1, 24), dt.date(2013, 1, 28)
+    original = _day_file(landing, source_day)
+    genuine = _day_file(landing, genuine_day).splitlines()
+    imitations = genuine[1:4]  # three genuine flights of the later day, delivered again in the earlier file
+    try:
+        landing.write_bytes(f"flights/{source_day.isoformat()}.csv", (original + "\n".join(imitations) + "\n").encode())
+        # the genuine day first, then the relabelling file's day alone, then both in one range
+        for first, last in ((genuine_day, genuine_day), (source_day, source_day), (source_day, genuine_day)):
+            assert run_window(first, last, selection=PYTHON_LAYERS).success
+            rejected = query(warehouse, "select failed_rules from quarantine.flights where partition_date between %s and %s",
+                             (first, last))
+            expected = ["date_not_file_date"] * 3 if first == source_day else []
+            assert sorted(r[0] for r in rejected) == expected, (first, last)
+            genuine_clean = query(warehouse, "select count(*) from clean.flights where flight_date = %s", (genuine_day,))
+            assert genuine_clean[0][0] == len(genuine) - 1, (first, last)
+    finally:
+        landing.write_bytes(f"flights/{source_day.isoformat()}.csv", original.encode())
+        assert run_window(source_day, source_day, selection=PYTHON_LAYERS).success

@@ -32,6 +32,12 @@ def test_text_is_kept_verbatim_with_lineage():
     assert frame["source_file"].unique().to_list() == ["flights/2013-01-01.csv"]
 
 
+def test_a_byte_order_mark_is_accepted_and_dropped():
+    with_bom = _parse(b"\xef\xbb\xbf" + f"{HEADER}\n{ROW}\n".encode())
+    assert with_bom.drop("ingested_at").equals(_parse(f"{HEADER}\n{ROW}\n").drop("ingested_at"))
+    assert with_bom.columns[0] == "year"
+
+
 def test_gzip_drops_are_read():
     frame = _parse(gzip.compress(f"{HEADER}\n{ROW}\n".encode()), "flights/2013-01-01.csv.gz")
     assert frame.height == 1

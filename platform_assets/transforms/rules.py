@@ -22,8 +22,6 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from platform_assets.sources.contract import SourceSpec
-from platform_assets.tables import quarantine_spec
 
 
 @dataclass(frozen=True)
@@ -97,20 +95,6 @@ def _split(frame: pl.DataFrame, rules: Sequence[RowRule]) -> Split:
         reason=pl.col("_reasons").list.join("; "),
     ).drop("_failed", "_reasons")
     return Split(valid=valid, rejected=rejected)
-
-
-def quarantine_rows(rejected: pl.DataFrame, source: SourceSpec) -> pl.DataFrame:
-    """Shape rejected raw rows for ``quarantine.<source>``: original text fields + why."""
-    spec = quarantine_spec(source)
-    return rejected.select(
-        partition_date=pl.col("file_date"),
-        source_file=pl.col("source_file"),
-        source_row=pl.col("source_row"),
-        landed_at=pl.col("landed_at"),
-        failed_rules=pl.col("failed_rules"),
-        reason=pl.col("reason"),
-        **{c: pl.col(c) for c in source.columns},
-    ).select(spec.column_names)
 
 
 def duplicate_of_earlier_row(key: Sequence[str], name: str) -> RowRule:

@@ -27,17 +27,19 @@ rootfs=""
 cleanup() { [ -n "$rootfs" ] && rm -rf "$rootfs"; return 0; }
 trap cleanup EXIT
 
-debian_root() {
-  # One minimal bookworm tree, copied per image.
+ensure_debian_root() {
+  # One minimal bookworm tree (in this shell, not a subshell, so it is made once), copied per image.
   command -v debootstrap >/dev/null || { echo "no registry reachable and no debootstrap: apt-get install debootstrap" >&2; exit 1; }
   if [ -z "$rootfs" ]; then
     rootfs=$(mktemp -d)
     echo "debootstrap bookworm from $DEBIAN_MIRROR ..." >&2
     debootstrap --variant=minbase bookworm "$rootfs/base" "$DEBIAN_MIRROR" >/dev/null
   fi
-  local tree="$rootfs/$1"
-  cp -a "$rootfs/base" "$tree"
-  echo "$tree"
+}
+
+debian_root() {
+  cp -a "$rootfs/base" "$rootfs/$1"
+  echo "$rootfs/$1"
 }
 
 install_into() {
@@ -52,6 +54,7 @@ install_into() {
 if have "$PYTHON_IMAGE" || pull "$PYTHON_IMAGE"; then
   echo "$PYTHON_IMAGE: present"
 else
+  ensure_debian_root
   tree=$(debian_root python)
   install_into "$tree" python3 python3-venv python3-pip ca-certificates
   ln -sf python3 "$tree/usr/bin/python"
@@ -65,6 +68,7 @@ fi
 if have "$POSTGRES_IMAGE" || pull "$POSTGRES_IMAGE"; then
   echo "$POSTGRES_IMAGE: present"
 else
+  ensure_debian_root
   tree=$(debian_root postgres)
   install_into "$tree" postgresql-15 ca-certificates
   install -m 0755 "$HERE/postgres-entrypoint.sh" "$tree/usr/local/bin/docker-entrypoint.sh"

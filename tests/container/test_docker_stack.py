@@ -40,6 +40,8 @@ PG_PORT = 55432
 UI_PORT = 3300
 WEEKS = [(dt.date(2013, 3, 4), dt.date(2013, 3, 10)), (dt.date(2013, 3, 11), dt.date(2013, 3, 17)),
          (dt.date(2013, 3, 18), dt.date(2013, 3, 24))]
+#: A window long enough that a cancellation lands while the run is still working.
+LONG_WINDOW = (dt.date(2013, 3, 1), dt.date(2013, 3, 31))
 WAREHOUSE = f"postgresql://platform:platform@127.0.0.1:{PG_PORT}/platform"
 RESULTS = ROOT / "benchmarks" / "results" / "container.json"
 FIGURES: dict[str, object] = {}
@@ -90,7 +92,7 @@ def stack():
     _docker("volume", "create", "platform-data")
     _docker("run", "--rm", "--network", "none", "-v", "platform-data:/data", "-e", "PLATFORM_LANDING_URL=/data/landing",
             "platform-assets:latest", "platform-assets", "publish-sample",
-            "--start", WEEKS[0][0].isoformat(), "--end", WEEKS[-1][1].isoformat())
+            "--start", LONG_WINDOW[0].isoformat(), "--end", LONG_WINDOW[1].isoformat())
     subprocess.run([*compose, "up", "-d"], env=env, check=True, capture_output=True)
     client = DagsterGraphQLClient("127.0.0.1", port_number=UI_PORT)
     deadline = time.monotonic() + 240
@@ -182,13 +184,7 @@ def test_a_killed_run_container_is_retried_to_the_same_warehouse_contents(stack)
     run_id = _launch(stack, first, last)
     run = _wait(stack, run_id, {"STARTED"})
     # Kill it while it works: once the clean step has started writing the window.
-    deadline = time.monotonic() + 300
-    while True:
-        logs = subprocess.run(["docker", "logs", run["tags"]["docker/container_id"]], capture_output=True, text=True)
-        if 'Started execution of step "clean_flights"' in logs.stdout + logs.stderr:
-            break
-        assert time.monotonic() < deadline, "the run never reached clean_flights"
-        time.sleep(0.5)
+    _wait_for_step(run, "clean_flights")
     _docker("kill", run["tags"]["docker/container_id"])
     failed = _wait(stack, run_id, {"FAILURE"}, timeout=300)
     assert failed["status"] == "FAILURE"
@@ -209,10 +205,21 @@ def test_a_killed_run_container_is_retried_to_the_same_warehouse_contents(stack)
     assert _warehouse_week(first, last) == (expected, expected)
 
 
+def _wait_for_step(run: dict, step: str, timeout: float = 300) -> None:
+    """Until the run's container has logged the start of ``step``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        logs = subprocess.run(["docker", "logs", run["tags"]["docker/container_id"]], capture_output=True, text=True)
+        if f'Started execution of step "{step}"' in logs.stdout + logs.stderr:
+            return
+        assert time.monotonic() < deadline, f"the run never reached {step}"
+        time.sleep(0.5)
+
+
 def test_a_cancelled_run_stops_its_container(stack):
-    first, last = WEEKS[2]
-    run_id = _launch(stack, first, last)
-    _wait(stack, run_id, {"STARTED"})
+    run_id = _launch(stack, *LONG_WINDOW)
+    run = _wait(stack, run_id, {"STARTED"})
+    _wait_for_step(run, "raw_flights")  # working, with the whole month ahead of it
     stack.terminate_run(run_id)
     run = _wait(stack, run_id, {"CANCELED"}, timeout=300)
     deadline = time.monotonic() + 60

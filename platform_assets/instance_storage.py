@@ -90,28 +90,28 @@ def _common_kwargs(inst_data, config_value: Mapping[str, Any]) -> dict[str, Any]
     }
 
 
-class PlatformRunStorage(PostgresRunStorage):
+class _InstanceUrlConfig:
+    """The config of a dagster-postgres storage with its URL found by :func:`instance_postgres_url`.
+
+    dagster-postgres' ``from_config_value`` builds its own class from ``pg_url_from_config``;
+    this builds the subclass, from the URL resolved here.
+    """
+
+    @classmethod
+    def config_type(cls):
+        return _config_type()
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value: Mapping[str, Any]):
+        return cls(**_common_kwargs(inst_data, config_value))
+
+
+class PlatformRunStorage(_InstanceUrlConfig, PostgresRunStorage):
     """dagster-postgres' run storage, its URL found by :func:`instance_postgres_url`."""
 
-    @classmethod
-    def config_type(cls):
-        return _config_type()
 
-    @classmethod
-    def from_config_value(cls, inst_data, config_value: Mapping[str, Any]) -> PlatformRunStorage:
-        return cls(**_common_kwargs(inst_data, config_value))
-
-
-class PlatformScheduleStorage(PostgresScheduleStorage):
+class PlatformScheduleStorage(_InstanceUrlConfig, PostgresScheduleStorage):
     """dagster-postgres' schedule storage, its URL found by :func:`instance_postgres_url`."""
-
-    @classmethod
-    def config_type(cls):
-        return _config_type()
-
-    @classmethod
-    def from_config_value(cls, inst_data, config_value: Mapping[str, Any]) -> PlatformScheduleStorage:
-        return cls(**_common_kwargs(inst_data, config_value))
 
 
 class BatchedPostgresEventLogStorage(PostgresEventLogStorage):

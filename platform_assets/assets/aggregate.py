@@ -38,13 +38,14 @@ def flight_daily_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse
     # Chunks of whole days: the grain holds the date, so no group spans two chunks.
     window = window_bounds(context)
     columns = ["flight_date", "origin", "carrier", "is_cancelled", "dep_delay_min", "arr_delay_min"]
-    chunks = plan_chunks(*window, warehouse.rows_per_day(clean_table("flights"), window))
+    flights_table = clean_table("flights")
+    chunks = plan_chunks(*window, warehouse.rows_per_day(flights_table, window))
     totals = {"rows_in": 0, "rows_out": 0}
     sample: list[pl.DataFrame] = []
 
     def batches():
         for chunk in chunks:
-            flights = read_window(warehouse, clean_table("flights"), chunk, columns)
+            flights = read_window(warehouse, flights_table, chunk, columns)
             metrics = compute_flight_daily_metrics(flights)
             totals["rows_in"] += flights.height
             totals["rows_out"] += metrics.height

@@ -105,7 +105,3 @@ def source_specs() -> dict[str, SourceSpec]:
 
 def clean_table(name: str) -> TableSpec:
     return declaration(name).table_spec()
-
-
-def quarantine_table(name: str) -> TableSpec:
-    return declaration(name).quarantine_spec()

@@ -58,6 +58,9 @@ class TableSpec:
     def column_names(self) -> list[str]:
         return list(self.columns)
 
+    def pg_type(self, column: str) -> str:
+        return _PG_TYPES[type(self.columns[column])][0]
+
     def information_schema_type(self, column: str) -> str:
         return _PG_TYPES[type(self.columns[column])][1]
 
@@ -146,6 +149,8 @@ def quarantine_spec(source: SourceSpec) -> TableSpec:
     }
     for column in source.columns:
         cols[column] = (pl.String(), f"original '{column}' field as delivered")
+    # last, so warehouses created before dead letters existed gain it by an additive migration
+    cols["raw_line"] = (pl.String(), "a dead letter's delivered line (fields could not be split); null otherwise")
     return _spec(
         "quarantine",
         source.name,

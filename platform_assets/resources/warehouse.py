@@ -177,6 +177,15 @@ def _ensure_table(cur: psycopg.Cursor, spec: TableSpec) -> None:
     )
     actual = [(name, data_type) for name, data_type in cur.fetchall()]
     expected = [(name, spec.information_schema_type(name)) for name in spec.column_names]
+    added = expected[len(actual):]
+    required = set(spec.grain) | set(spec.not_null)
+    if actual == expected[: len(actual)] and added and not {name for name, _ in added} & required:
+        # Additive migration: nullable columns appended by a newer version of the code.
+        for name, _ in added:
+            cur.execute(sql.SQL("alter table {} add column if not exists {} {}").format(
+                spec.identifier, sql.Identifier(name), sql.SQL(spec.pg_type(name))
+            ))
+        actual = expected
     if actual != expected:
         raise RuntimeError(
             f"Warehouse table {spec.qualified_name} does not match the code's schema.\n"

@@ -372,9 +372,15 @@ class SourceDeclaration(dg.Model):
             their row counts add up to ``raw``'s.
         """
         table = self.table_spec()
-        split = split_by_rules(self.typed(raw, warehouse), self.row_rules())
-        valid = split.valid.select(table.column_names).cast(dict(table.columns))
         quarantine = self.quarantine_spec()
+        for column in ("raw_line", "parse_error"):  # raw files written before dead letters existed
+            if column not in raw.columns:
+                raw = raw.with_columns(pl.lit(None, pl.String).alias(column))
+        # Dead letters (lines that could not be split into fields) are quarantined as they
+        # are; every other rule, uniqueness included, judges the parsed rows only.
+        dead = raw["parse_error"].is_not_null()
+        split = split_by_rules(self.typed(raw.filter(~dead), warehouse), self.row_rules())
+        valid = split.valid.select(table.column_names).cast(dict(table.columns))
         rejected = split.rejected.select(
             partition_date=pl.col("file_date"),
             source_file=pl.col("source_file"),
@@ -382,8 +388,21 @@ class SourceDeclaration(dg.Model):
             landed_at=pl.col("landed_at"),
             failed_rules=pl.col("failed_rules"),
             reason=pl.col("reason"),
+            raw_line=pl.col("raw_line"),
             **{c.name: pl.col(RAW_PREFIX + c.name) for c in self.columns},
         ).select(quarantine.column_names)
+        if dead.any():
+            letters = raw.filter(dead).select(
+                partition_date=pl.col("file_date"),
+                source_file=pl.col("source_file"),
+                source_row=pl.col("source_row"),
+                landed_at=pl.col("landed_at"),
+                failed_rules=pl.col("parse_error").str.extract(r"^(\w+):"),
+                reason=pl.col("parse_error"),
+                raw_line=pl.col("raw_line"),
+                **{c.name: pl.col(c.name) for c in self.columns},
+            ).select(quarantine.column_names)
+            rejected = pl.concat([rejected, letters.cast(rejected.schema)])
         return Split(valid=valid, rejected=rejected)
 
 

@@ -44,7 +44,7 @@ def test_corrupt_rows_are_quarantined_with_reason(run_window, landing, warehouse
         assert "'twelve' is not a number in 'dep_delay'" in by_row[5][2]
         assert by_row[8][1] == "origin.isin(['EWR', 'JFK', 'LGA'])" and "(got 'BOS')" in by_row[8][2]
         assert by_row[len(lines)][1] == "duplicate_flight"
-        assert "missing" in by_row[len(lines) + 1][1]  # the truncated row lacks required fields
+        assert by_row[len(lines) + 1][1] == "too_few_fields"  # the truncated row is a dead letter
         clean = query(warehouse, "select count(*) from clean.flights where flight_date = %s", (day,))[0][0]
         assert clean + len(rows) == len(corrupted) - 1  # every data row accounted for
     finally:
@@ -128,7 +128,8 @@ def test_files_outside_the_contract_are_reported_not_ingested(run_window, landin
     finally:
         for key in [*strays, ambiguous]:
             landing.delete(key)
-    assert query(warehouse, "select count(*) from clean.flights where flight_date >= '2014-01-01'")[0][0] == 0
+    if query(warehouse, "select to_regclass('clean.flights') is not null")[0][0]:  # absent when run first
+        assert query(warehouse, "select count(*) from clean.flights where flight_date >= '2014-01-01'")[0][0] == 0
 
 
 def test_redelivered_file_with_changed_rows_replaces_its_day_everywhere(run_window, landing, warehouse):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 
+import polars as pl
 import pytest
 
 from platform_assets.sources.contract import LandingContractError, parse_daily_key
@@ -49,7 +50,7 @@ def test_gzip_drops_are_read():
         ("", "empty file"),
         (HEADER.replace("dep_delay", "departure_delay") + f"\n{ROW}\n", "missing ['dep_delay'], unexpected ['departure_delay']"),
         (HEADER.replace(",tailnum", "") + "\n", "missing ['tailnum']"),
-        (f"{HEADER}\n{ROW},extra\n", "unreadable CSV"),
+        (b"\xff" + f"{HEADER}\n{ROW}\n".encode(), "the header is not UTF-8"),
     ],
 )
 def test_contract_violations_name_the_file(text, message):
@@ -70,3 +71,45 @@ def test_daily_keys_are_checked():
 def test_sample_package_has_the_contract_columns():
     header = (sample_data_dir() / "weather.csv").read_text().splitlines()[0]
     assert header.startswith("origin,year,month,day,hour")
+
+
+# One line of each row-level defect between sound rows: (delivered line, defect).
+QUOTED_TAIL = ROW.replace("N14228", '"N1,23"')  # a quoted comma: sound CSV
+DEFECTS = [
+    (f"{ROW},extra".encode(), "too_many_fields"),
+    (ROW[:30].encode(), "too_few_fields"),
+    (ROW.replace("N14228", '"N1"2').encode(), "malformed_quoting"),
+    (ROW.replace("N14228", '"N1').encode(), "malformed_quoting"),  # never closed
+    (ROW.encode().replace(b"N14228", b"N1\xff\xfe"), "not_utf8"),
+]
+
+
+@pytest.mark.parametrize(("line", "defect"), DEFECTS, ids=[d for _, d in DEFECTS])
+def test_a_malformed_line_is_a_dead_letter_and_the_rest_of_the_file_is_parsed(line, defect):
+    good = [ROW, QUOTED_TAIL, ROW.replace("1545", "1546")]
+    data = f"{HEADER}\n{good[0]}\n".encode() + line + f"\n{good[1]}\n{good[2]}\n".encode()
+    frame = _parse(data)
+    assert frame["source_row"].to_list() == [1, 2, 3, 4]
+    letter = frame.filter(pl.col("parse_error").is_not_null())
+    assert letter["source_row"].to_list() == [2]
+    assert letter["parse_error"].item().startswith(f"{defect}: line 3: ")
+    assert letter["raw_line"].item() == line.decode("utf-8", errors="backslashreplace")
+    assert letter.select(FLIGHTS.columns).null_count().row(0) == (1,) * len(FLIGHTS.columns)
+    parsed = frame.filter(pl.col("parse_error").is_null())
+    assert parsed["tailnum"].to_list() == ["N14228", "N1,23", "N14228"]
+    assert parsed["flight"].to_list() == ["1545", "1545", "1546"]
+    assert parsed["raw_line"].null_count() == 3
+
+
+def test_a_quoted_field_may_span_lines_and_blank_lines_are_not_rows():
+    multi = ROW.replace("N14228", '"N14\n228"')
+    frame = _parse(f"{HEADER}\n{multi}\n\n{ROW}\n\n")
+    assert frame["tailnum"].to_list() == ["N14\n228", "N14228"]
+    assert frame["source_row"].to_list() == [1, 2]
+    assert frame["parse_error"].null_count() == 2
+
+
+def test_crlf_line_endings_are_accepted():
+    assert _parse(f"{HEADER}\r\n{ROW}\r\n{ROW}\r\n").drop("ingested_at").equals(
+        _parse(f"{HEADER}\n{ROW}\n{ROW}\n").drop("ingested_at")
+    )

@@ -13,6 +13,9 @@ Commands::
                                              range (no materialization); exit 1 if an ERROR check fails
     platform-assets dbt-sources [--check]    write dbt_project/models/staging/_clean_sources.yml from the
                                              declared sources (--check: exit 1 when it is stale)
+    platform-assets data-dictionary [--check]
+                                             write docs/data_dictionary.md (columns, every limit with its
+                                             tier and basis) from the declared sources
 """
 
 from __future__ import annotations
@@ -137,6 +140,19 @@ def cmd_dbt_sources(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_dictionary(args: argparse.Namespace) -> int:
+    from platform_assets.sources.data_dictionary import DATA_DICTIONARY_FILE, render_data_dictionary, write_data_dictionary
+    from platform_assets.sources.registry import declarations
+
+    if args.check:
+        stale = not DATA_DICTIONARY_FILE.exists() or DATA_DICTIONARY_FILE.read_text() != render_data_dictionary(declarations())
+        print(f"{DATA_DICTIONARY_FILE} is {'stale: run `platform-assets data-dictionary`' if stale else 'up to date'}")
+        return 1 if stale else 0
+    changed = write_data_dictionary(declarations())
+    print(f"{DATA_DICTIONARY_FILE} {'written' if changed else 'unchanged'}")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     import dagster as dg
 
@@ -184,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     dbt_sources = sub.add_parser("dbt-sources", help="write dbt's `clean` source file from the declared sources")
     dbt_sources.add_argument("--check", action="store_true", help="only report (exit 1) when the file is stale")
     dbt_sources.set_defaults(func=cmd_dbt_sources)
+    dictionary = sub.add_parser("data-dictionary", help="write docs/data_dictionary.md from the declared sources")
+    dictionary.add_argument("--check", action="store_true", help="only report (exit 1) when the file is stale")
+    dictionary.set_defaults(func=cmd_data_dictionary)
     return parser
 
 

@@ -28,7 +28,7 @@ from platform_assets.partitions import daily_partitions
 from platform_assets.resources.storage import StorageResource
 from platform_assets.resources.warehouse import TableWindow, TableWrite, WarehouseResource
 from platform_assets.sources.contract import SourceSpec
-from platform_assets.sources.declaration import SourceDeclaration
+from platform_assets.sources.declaration import NULLED_VALUES, SourceDeclaration
 from platform_assets.transforms.rules import Split
 
 GROUP = "clean"
@@ -40,6 +40,11 @@ def _check_accounted(source: SourceSpec, raw_rows: int, split: Split) -> None:
         raise RuntimeError(
             f"{source.name}: {raw_rows} raw rows but {split.valid.height} clean + {split.rejected.height} quarantined"
         )
+
+
+def _values_nulled(split: Split) -> int:
+    """Clean rows with a value nulled as physically impossible (see ``nulled_values``)."""
+    return int(split.valid[NULLED_VALUES].is_not_null().sum()) if NULLED_VALUES in split.valid.columns else 0
 
 
 def _write(
@@ -55,6 +60,7 @@ def _write(
         "rows_in": raw_rows,
         "rows_quarantined": split.rejected.height,
         "quarantined_by_rule": dg.MetadataValue.json(rule_counts(split.rejected)),
+        "rows_with_values_nulled": _values_nulled(split),
         "rows_replaced": replaced[clean_spec.qualified_name],
         "quarantine_table": quarantine_spec.qualified_name,
         "preview": preview(split.valid),
@@ -88,7 +94,7 @@ def _write_in_chunks(
         )
     counts = lake.parquet_row_counts(list(keys.values()))
     chunks = plan_chunks(days[0], days[-1], {day: counts[key] for day, key in keys.items()})
-    totals = {"rows_in": 0, "rows_out": 0, "rows_quarantined": 0}
+    totals = {"rows_in": 0, "rows_out": 0, "rows_quarantined": 0, "values_nulled": 0}
     by_rule: Counter[str] = Counter()
     sample: list[pl.DataFrame] = []
 
@@ -100,6 +106,7 @@ def _write_in_chunks(
             totals["rows_in"] += raw.height
             totals["rows_out"] += split.valid.height
             totals["rows_quarantined"] += split.rejected.height
+            totals["values_nulled"] += _values_nulled(split)
             by_rule.update(rule_counts(split.rejected))
             if not sample and split.valid.height:
                 sample.append(split.valid.head(5))
@@ -115,6 +122,7 @@ def _write_in_chunks(
         "rows_in": totals["rows_in"],
         "rows_quarantined": totals["rows_quarantined"],
         "quarantined_by_rule": dg.MetadataValue.json(dict(by_rule.most_common())),
+        "rows_with_values_nulled": totals["values_nulled"],
         "rows_replaced": replaced[clean_spec.qualified_name],
         "quarantine_table": quarantine_spec.qualified_name,
         "chunks": len(chunks),

@@ -50,6 +50,7 @@ DTYPES: dict[str, pl.DataType] = {
     "timestamp": UTC_TIMESTAMP,
 }
 RAW_PREFIX = "raw__"
+NULLED_VALUES = "nulled_values"
 
 Number = int | float
 
@@ -63,11 +64,23 @@ class ValueRules(dg.Model):
     less_than: Number | None = Field(None, description="values must be strictly smaller")
     pattern: str | None = Field(None, description="regular expression the whole value must match (anchor it)")
     allowed: list[str] | None = Field(None, description="the only allowed values")
+    basis: str | None = Field(None, description="where the limits come from (a record, a standard, physics); listed in the data dictionary")
+
+    def has_limits(self) -> bool:
+        return any(getattr(self, k) is not None for k in ("min", "max", "greater_than", "less_than", "pattern", "allowed"))
 
 
 class ColumnDeclaration(ValueRules):
-    """A column of the landing file. Its value rules (``min`` ...) are ERROR rules: a row
-    breaking one is quarantined; ``plausible`` holds WARN rules, reported by a check only."""
+    """A column of the landing file, with three tiers of value rules:
+
+    * its own value rules (``min`` ...) are ERROR rules: a row breaking one is quarantined
+      (for values that make the whole row unusable, e.g. a key in the wrong format);
+    * ``impossible`` rules catch a reading that cannot be true while the rest of the row is
+      sound (a wind speed beyond any ever measured): the value is set to null and the
+      row's ``nulled_values`` column says which value and why;
+    * ``plausible`` rules are WARN rules for the unusual but possible: reported by a
+      check, the value kept.
+    """
 
     name: str = Field(description="column name in the landing file's header")
     type: ColumnType = Field("string", description="type in the clean table")
@@ -76,6 +89,9 @@ class ColumnDeclaration(ValueRules):
     keep: bool = Field(True, description="false: typed and usable by rules, but not written to the clean table")
     required: bool = Field(False, description="a missing value (NA or empty) quarantines the row")
     format: str | None = Field(None, description="strptime format for date/timestamp (timestamps are UTC)")
+    impossible: ValueRules | None = Field(
+        None, description="beyond these the value is physically impossible: set to null, flagged in nulled_values"
+    )
     plausible: ValueRules | None = Field(None, description="WARN rules: reported, not blocking")
 
     @property
@@ -117,6 +133,7 @@ class RuleDeclaration(dg.Model):
     expect: str = Field(description="e.g. `arr_at > dep_at` or `dewp_f <= temp_f + 0.5`")
     description: str = ""
     severity: Literal["error", "warn"] = "error"
+    basis: str | None = Field(None, description="where the rule's limit comes from; listed in the data dictionary")
 
 
 class ReferenceDeclaration(dg.Model):
@@ -206,6 +223,12 @@ class SourceDeclaration(dg.Model):
             raise ValueError(f"source '{self.name}': a daily source needs table.partition_column")
         if self.table.partition_column and self.table.partition_column not in clean:
             raise ValueError(f"source '{self.name}': table.partition_column '{self.table.partition_column}' is not a column")
+        for column in self.columns:
+            if column.impossible is not None and (column.required or column.clean_name in self.table.grain):
+                raise ValueError(
+                    f"source '{self.name}': column '{column.name}' is required or in the grain, so an impossible value "
+                    "cannot be nulled; declare its limits as ERROR rules (min, max, ...) to quarantine the row"
+                )
         if any(d.from_hook for d in self.derived) and not self.hook:
             raise ValueError(f"source '{self.name}': derived columns from_hook need a `hook:`")
         if self.table.column_order is not None and set(self.table.column_order) != set(self._kept_names()):
@@ -258,6 +281,12 @@ class SourceDeclaration(dg.Model):
         descriptions = {name: declared[name].description for name in order}
         for name, (dtype, description) in LINEAGE_COLUMNS.items():
             columns[name], descriptions[name] = dtype, description
+        if self.nullifying_rules():
+            columns[NULLED_VALUES] = pl.String()
+            descriptions[NULLED_VALUES] = (
+                "values set to null because they are physically impossible, '; '-separated as "
+                "'<column>.<rule> (got <value>)'; null when nothing was nulled"
+            )
         return TableSpec(
             schema="clean",
             name=self.table.name or self.name,
@@ -289,12 +318,21 @@ class SourceDeclaration(dg.Model):
             raise ValueError(f"source '{self.name}': hook '{self.hook}' is a {type(hook).__name__}, not a TransformHook")
         return hook
 
+    def nullifying_rules(self) -> dict[str, list[RowRule]]:
+        """By clean column, the ``impossible`` rules: a value breaking one is set to null."""
+        return {
+            c.clean_name: value_rules(c.clean_name, c.impossible, "error", on_clean=False)
+            for c in self.columns
+            if c.impossible is not None and c.impossible.has_limits()
+        }
+
     def row_rules(self) -> list[RowRule]:
         """Every rule of the source, in the order they are reported."""
         kept = set(self._kept_names())
         rules: list[RowRule] = []
         for column in self.columns:
             raw = pl.col(RAW_PREFIX + column.name)
+            # parse rules judge the delivered text, so a value nulled as impossible is not "unparseable"
             if column.required:
                 rules.append(RowRule(
                     name=f"{column.name}_missing", description=f"'{column.name}' is required but missing",
@@ -303,14 +341,14 @@ class SourceDeclaration(dg.Model):
             if column.type in ("integer", "bigint", "float"):
                 rules.append(RowRule(
                     name=f"{column.name}_not_numeric", description=f"'{column.name}' must be a {column.type} number",
-                    violated=raw.is_not_null() & pl.col(column.clean_name).is_null(),
+                    violated=raw.is_not_null() & _typed(raw, column.type, column.format).is_null(),
                     explain=pl.format("'{}' is not a number in '{}'", raw, pl.lit(column.name)),
                 ))
             elif column.type in ("date", "timestamp", "boolean"):
                 rules.append(RowRule(
                     name=f"{column.name}_unparseable",
                     description=f"'{column.name}' must be a {column.type}" + (f" like {column.format}" if column.format else ""),
-                    violated=raw.is_not_null() & pl.col(column.clean_name).is_null(),
+                    violated=raw.is_not_null() & _typed(raw, column.type, column.format).is_null(),
                     explain=pl.format("'{}' is not a {} in '{}'", raw, pl.lit(column.type), pl.lit(column.name)),
                 ))
         if self.daily:
@@ -346,6 +384,20 @@ class SourceDeclaration(dg.Model):
             *lineage,
             *[_typed(pl.col(c.name), c.type, c.format).alias(c.clean_name) for c in self.columns],
         )
+        nullifying = self.nullifying_rules()
+        if nullifying:
+            # Before derived columns and rules, so nothing is computed from an impossible value.
+            broken = [(column, rule) for column, rules in nullifying.items() for rule in rules]
+            frame = frame.with_columns(
+                pl.concat_str(
+                    [pl.when(rule.violated).then(rule.clause) for _, rule in broken], separator="; ", ignore_nulls=True
+                ).replace("", None).alias(NULLED_VALUES),
+                *[
+                    pl.when(pl.any_horizontal([rule.violated.fill_null(False) for rule in rules]))
+                    .then(None).otherwise(pl.col(column)).alias(column)
+                    for column, rules in nullifying.items()
+                ],
+            )
         for derived in self.derived:
             if derived.from_hook:
                 continue

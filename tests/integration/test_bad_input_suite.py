@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 
-import polars as pl
 import pytest
 
 from platform_assets.assets.raw import raw_lake_key

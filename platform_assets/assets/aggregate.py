@@ -6,9 +6,12 @@ import polars as pl
 from platform_assets.assets.common import (
     OWNERS,
     TRANSIENT_RETRY,
+    add_partition_metadata,
+    day_counts,
     preview,
     table_metadata,
     window_bounds,
+    window_dates,
     window_metadata,
 )
 from platform_assets.chunking import plan_chunks
@@ -41,6 +44,7 @@ def flight_daily_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse
     flights_table = clean_table("flights")
     chunks = plan_chunks(*window, warehouse.rows_per_day(flights_table, window))
     totals = {"rows_in": 0, "rows_out": 0}
+    per_day: dict = {}
     sample: list[pl.DataFrame] = []
 
     def batches():
@@ -49,15 +53,20 @@ def flight_daily_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse
             metrics = compute_flight_daily_metrics(flights)
             totals["rows_in"] += flights.height
             totals["rows_out"] += metrics.height
+            flights_per_day = day_counts(flights, "flight_date")
+            for day, n in day_counts(metrics, "flight_date").items():
+                per_day[day] = {"dagster/row_count": n, "rows_out": n, "rows_in": flights_per_day.get(day, 0)}
             if not sample and metrics.height:
                 sample.append(metrics.head(5))
             yield [metrics]
 
     warehouse.replace_in_batches([TableWindow(FLIGHT_DAILY_METRICS, window)], batches())
+    empty = {"dagster/row_count": 0, "rows_out": 0, "rows_in": 0}
+    add_partition_metadata(context, {day: per_day.get(day, empty) for day in window_dates(context)})
     return dg.MaterializeResult(
         metadata={
             **window_metadata(context, totals["rows_out"]),
-            "rows_in": totals["rows_in"],
+            "window_rows_in": totals["rows_in"],
             "chunks": len(chunks),
             "preview": preview(sample[0] if sample else pl.DataFrame()),
         }

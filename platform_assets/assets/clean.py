@@ -15,6 +15,8 @@ import polars as pl
 
 from platform_assets.assets.common import (
     TRANSIENT_RETRY,
+    add_partition_metadata,
+    day_counts,
     preview,
     rule_counts,
     table_metadata,
@@ -45,6 +47,26 @@ def _check_accounted(source: SourceSpec, raw_rows: int, split: Split) -> None:
 def _values_nulled(split: Split) -> int:
     """Clean rows with a value nulled as physically impossible (see ``nulled_values``)."""
     return int(split.valid[NULLED_VALUES].is_not_null().sum()) if NULLED_VALUES in split.valid.columns else 0
+
+
+def _count_days(per_day: dict, split: Split, day_column: str) -> None:
+    """Add one chunk's clean, quarantined and nulled rows to each day's figures."""
+    for day, n in day_counts(split.valid, day_column).items():
+        per_day[day]["dagster/row_count"] += n
+        per_day[day]["rows_out"] += n
+    if NULLED_VALUES in split.valid.columns:
+        nulled = split.valid.filter(pl.col(NULLED_VALUES).is_not_null())
+        for day, n in day_counts(nulled, day_column).items():
+            per_day[day]["rows_with_values_nulled"] += n
+    for day, n in day_counts(split.rejected, "partition_date").items():
+        per_day[day]["rows_quarantined"] += n
+    if split.rejected.height:
+        pairs = (
+            split.rejected.select("partition_date", pl.col("failed_rules").str.split(";"))
+            .explode("failed_rules").group_by("partition_date", "failed_rules").len()
+        )
+        for day, rule, n in pairs.iter_rows():
+            per_day[day]["quarantined_by_rule"][rule] = per_day[day]["quarantined_by_rule"].get(rule, 0) + n
 
 
 def _write(
@@ -97,6 +119,9 @@ def _write_in_chunks(
     totals = {"rows_in": 0, "rows_out": 0, "rows_quarantined": 0, "values_nulled": 0}
     by_rule: Counter[str] = Counter()
     sample: list[pl.DataFrame] = []
+    day_column = declared.table_spec().window_column
+    per_day = {day: {"rows_in": counts[key], "dagster/row_count": 0, "rows_out": 0, "rows_quarantined": 0,
+                     "quarantined_by_rule": {}, "rows_with_values_nulled": 0} for day, key in keys.items()}
 
     def batches():
         for chunk in chunks:
@@ -108,6 +133,7 @@ def _write_in_chunks(
             totals["rows_quarantined"] += split.rejected.height
             totals["values_nulled"] += _values_nulled(split)
             by_rule.update(rule_counts(split.rejected))
+            _count_days(per_day, split, day_column)
             if not sample and split.valid.height:
                 sample.append(split.valid.head(5))
             yield [split.valid, split.rejected]
@@ -117,13 +143,17 @@ def _write_in_chunks(
     replaced = warehouse.replace_in_batches(
         [TableWindow(clean_spec, window), TableWindow(quarantine_spec, window)], batches()
     )
+    add_partition_metadata(context, {
+        day: {**figures, "quarantined_by_rule": dg.MetadataValue.json(figures["quarantined_by_rule"])}
+        for day, figures in per_day.items()
+    })
     return {
         **window_metadata(context, totals["rows_out"]),
-        "rows_in": totals["rows_in"],
-        "rows_quarantined": totals["rows_quarantined"],
-        "quarantined_by_rule": dg.MetadataValue.json(dict(by_rule.most_common())),
-        "rows_with_values_nulled": totals["values_nulled"],
-        "rows_replaced": replaced[clean_spec.qualified_name],
+        "window_rows_in": totals["rows_in"],
+        "window_rows_quarantined": totals["rows_quarantined"],
+        "window_quarantined_by_rule": dg.MetadataValue.json(dict(by_rule.most_common())),
+        "window_rows_with_values_nulled": totals["values_nulled"],
+        "window_rows_replaced": replaced[clean_spec.qualified_name],
         "quarantine_table": quarantine_spec.qualified_name,
         "chunks": len(chunks),
         "preview": preview(sample[0] if sample else pl.DataFrame()),

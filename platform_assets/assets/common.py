@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -47,22 +49,42 @@ def window_bounds(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
 
 
 def window_metadata(context: dg.AssetExecutionContext, rows_out: int) -> dict[str, dg.MetadataValue]:
-    """Partition window and output rows of the run.
+    """The run's window as context, shared by every partition's materialization.
 
-    A ranged run attaches the same metadata to every partition's materialization, so
-    ``dagster/row_count`` (a per-partition figure in the UI) is only set for one-day runs;
-    ``rows_out`` always holds the whole window's rows.
+    Per-partition figures (``dagster/row_count`` and the step's own counts for that day)
+    are attached with :func:`add_partition_metadata`; the window totals are kept here
+    under ``window_*`` names so they are never mistaken for one day's figures.
     """
     first, last = window_bounds(context)
-    days = (last - first).days + 1
-    metadata = {
+    return {
         "partition_window": dg.MetadataValue.text(f"{first}..{last}"),
-        "days_in_window": dg.MetadataValue.int(days),
-        "rows_out": dg.MetadataValue.int(rows_out),
+        "days_in_window": dg.MetadataValue.int((last - first).days + 1),
+        "window_rows_out": dg.MetadataValue.int(rows_out),
     }
-    if days == 1:
-        metadata["dagster/row_count"] = dg.MetadataValue.int(rows_out)
-    return metadata
+
+
+def add_partition_metadata(
+    context: dg.AssetExecutionContext,
+    per_day: Mapping[dt.date, Mapping[str, Any]],
+    asset_key: dg.AssetKey | str | None = None,
+) -> None:
+    """Attach each day's own figures to that partition's materialization of a ranged run.
+
+    Dagster records one materialization per partition of a single-run backfill; metadata
+    added for a partition key (``add_asset_metadata(partition_key=...)``) is merged into
+    that partition's event only, over the shared metadata. ``per_day`` maps each date of
+    the window to its metadata (e.g. ``{"dagster/row_count": 912, "rows_in": 915}``);
+    days of the window missing from it get nothing extra.
+    """
+    for day, metadata in per_day.items():
+        context.add_asset_metadata(dict(metadata), asset_key=asset_key, partition_key=day.isoformat())
+
+
+def day_counts(frame: pl.DataFrame, column: str) -> dict[dt.date, int]:
+    """Rows of ``frame`` per value of the date column ``column``."""
+    if frame.height == 0:
+        return {}
+    return dict(frame.group_by(column).len().iter_rows())
 
 
 def table_metadata(spec: TableSpec) -> dict[str, object]:

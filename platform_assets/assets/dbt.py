@@ -21,12 +21,15 @@ assets that write those tables, so the lineage is one graph.
 """
 
 import contextlib
+import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -36,7 +39,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from packaging import version
 from pydantic import Field
 
-from platform_assets.assets.common import OWNERS, TRANSIENT_RETRY, window_bounds
+from platform_assets.assets.common import OWNERS, TRANSIENT_RETRY, add_partition_metadata, window_bounds
 from platform_assets.partitions import daily_partitions
 from platform_assets.paths import PROJECT_ROOT
 from platform_assets.resources.warehouse import WarehouseResource
@@ -57,6 +60,36 @@ dbt_project.prepare_if_dev()
 if not dbt_project.manifest_path.exists():
     # A fresh clone that skipped `make install`: parse once (no database needed).
     dbt_project.preparer.prepare(dbt_project)
+
+
+@dataclass(frozen=True)
+class PartitionedModel:
+    """A dbt model replaced per day (tag ``partitioned``): its relation and day column."""
+
+    relation: str  # e.g. "platform"."analytics"."fct_flights"
+    day_column: str  # the incremental unique_key, e.g. flight_date
+
+
+def _partitioned_models(manifest_path: Path) -> dict[dg.AssetKey, PartitionedModel]:
+    manifest = json.loads(manifest_path.read_text())
+    models = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "model" and "partitioned" in node.get("tags", []):
+            models[translator.get_asset_key(node)] = PartitionedModel(node["relation_name"], node["config"]["unique_key"])
+    return models
+
+
+def model_day_counts(warehouse: WarehouseResource, model: PartitionedModel, first, last) -> dict[Any, dict[str, int]]:
+    """Rows of a partitioned model per day of ``first..last`` (0 for a day without rows)."""
+    with warehouse.connect() as conn:
+        rows = conn.execute(
+            f"select {model.day_column}, count(*) from {model.relation} "  # names from dbt's manifest
+            f"where {model.day_column} between %s and %s group by 1",
+            (first, last),
+        ).fetchall()
+    found = dict(rows)
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    return {day: {"dagster/row_count": found.get(day, 0)} for day in days}
 
 
 class PlatformDbtResource(DbtCliResource):
@@ -110,6 +143,7 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
 
 
 translator = PlatformDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
+PARTITIONED_MODELS = _partitioned_models(dbt_project.manifest_path)
 
 
 @contextlib.contextmanager
@@ -189,11 +223,24 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     env = {**connection, "PLATFORM_DBT_MIN_DATE": first.isoformat(), "PLATFORM_DBT_MAX_DATE": last.isoformat()}
     with process_env(env), tempfile.TemporaryDirectory(dir=project_target, prefix="run-") as target:
         seed_partial_parse(Path(target), state)
-        yield from dbt.cli(["build"], context=context, target_path=Path(target)).stream()
+        for event in dbt.cli(["build"], context=context, target_path=Path(target)).stream():
+            key = _materialized_key(context, event)
+            if key in PARTITIONED_MODELS:
+                # before the event is yielded: Dagster merges it into each partition's materialization
+                add_partition_metadata(context, model_day_counts(warehouse, PARTITIONED_MODELS[key], first, last), key)
+            yield event
         try:
             keep_partial_parse(Path(target), state)
         except OSError as exc:  # a cache: the next run parses again, nothing is wrong with this one
             context.log.warning(f"could not keep dbt's partial-parse state at {state}: {exc}")
+
+
+def _materialized_key(context: dg.AssetExecutionContext, event: object) -> dg.AssetKey | None:
+    if isinstance(event, dg.Output):
+        return context.asset_key_for_output(event.output_name)
+    if isinstance(event, dg.MaterializeResult):
+        return event.asset_key
+    return None
 
 
 DBT_ASSETS = [dbt_models]

@@ -9,7 +9,13 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from platform_assets.assets.common import TRANSIENT_RETRY, preview, window_dates, window_metadata
+from platform_assets.assets.common import (
+    TRANSIENT_RETRY,
+    add_partition_metadata,
+    preview,
+    window_dates,
+    window_metadata,
+)
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources.storage import StorageResource
 from platform_assets.sources.contract import CSV_SUFFIXES, LandingContractError, SourceSpec
@@ -38,10 +44,12 @@ def find_landing_file(landing: StorageResource, candidates: list[str]) -> str | 
     return present[0] if present else None
 
 
-def _parse(landing: StorageResource, key: str, source: SourceSpec, day: dt.date | None, now: dt.datetime) -> pl.DataFrame:
+def _parse(
+    landing: StorageResource, key: str, source: SourceSpec, day: dt.date | None, now: dt.datetime, data: bytes | None = None
+) -> pl.DataFrame:
     try:
         return parse_landing_csv(
-            landing.read_bytes(key), source=source, source_file=key,
+            landing.read_bytes(key) if data is None else data, source=source, source_file=key,
             landed_at=landing.last_modified(key), ingested_at=now, file_date=day,
         )
     except LandingContractError as exc:
@@ -91,18 +99,30 @@ def _daily_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         rows = 0
         bytes_written = 0
         sample = None
+        per_day = {}
         for day, key in keys.items():
-            frame = _parse(landing, key, source, day, now) if key else empty_raw_frame(source)
-            bytes_written += lake.write_parquet(raw_lake_key(source, day), frame)
+            data = landing.read_bytes(key) if key else b""
+            frame = _parse(landing, key, source, day, now, data) if key else empty_raw_frame(source)
+            size = lake.write_parquet(raw_lake_key(source, day), frame)
+            bytes_written += size
             rows += frame.height
+            per_day[day] = {
+                "dagster/row_count": frame.height,
+                "rows_out": frame.height,
+                "dead_letters": int(frame["parse_error"].is_not_null().sum()),
+                "source_file": key or "(no drop)",
+                "bytes_read": len(data),
+                "bytes_written": size,
+            }
             if sample is None and frame.height:
                 sample = frame
+        add_partition_metadata(context, per_day)
         return dg.MaterializeResult(
             metadata={
                 **window_metadata(context, rows),
                 "files_read": len(dates) - len(missing),
                 "missing_drops": dg.MetadataValue.json([str(d) for d in missing]),
-                "bytes_written": bytes_written,
+                "window_bytes_written": bytes_written,
                 "lake_path": lake.uri(f"raw/{source.folder}/"),
                 "preview": preview(sample if sample is not None else empty_raw_frame(source)),
             }

@@ -53,6 +53,40 @@ def january(run_window):
     return run_window(*JANUARY)
 
 
+def _materializations(result: dg.ExecuteInProcessResult, asset: str) -> list[dg.AssetMaterialization]:
+    events = [e.step_materialization_data.materialization for e in result.get_asset_materialization_events()]
+    return [m for m in events if m.asset_key == dg.AssetKey(asset)]
+
+
+def _row_counts_by_partition(result: dg.ExecuteInProcessResult, asset: str) -> dict[dt.date, int]:
+    return {dt.date.fromisoformat(m.partition): m.metadata["dagster/row_count"].value for m in _materializations(result, asset)}
+
+
+def test_each_partition_of_a_ranged_run_carries_its_own_figures(january, warehouse, landing):
+    """After one ranged run, every day's materialization has that day's row count, not the month's."""
+    day_of = lambda r: dt.date(int(r["year"]), int(r["month"]), int(r["day"]))  # noqa: E731
+    flights_per_day = Counter(map(day_of, landing_rows(landing, "flights", *JANUARY)))
+    weather_per_day = Counter(map(day_of, landing_rows(landing, "weather", *JANUARY)))
+    assert len(flights_per_day) == 31 and len(set(flights_per_day.values())) > 1  # a shared figure could not pass
+    assert _row_counts_by_partition(january, "raw_flights") == dict(flights_per_day)
+    assert _row_counts_by_partition(january, "raw_weather") == dict(weather_per_day)
+    quarantined = dict(query(warehouse, "select partition_date, count(*) from quarantine.flights "
+                                        "where partition_date between %s and %s group by 1", JANUARY))
+    clean = {day: n - quarantined.get(day, 0) for day, n in flights_per_day.items()}
+    assert _row_counts_by_partition(january, "clean_flights") == clean
+    assert _row_counts_by_partition(january, "fct_flights") == clean  # one fact row per clean flight
+    groups = dict(query(warehouse, "select flight_date, count(*) from aggregate.flight_daily_metrics "
+                                   "where flight_date between %s and %s group by 1", JANUARY))
+    assert _row_counts_by_partition(january, "flight_daily_metrics") == groups
+    # each day's own inputs and quarantine figures, and the run's window as context
+    for m in _materializations(january, "clean_flights"):
+        day = dt.date.fromisoformat(m.partition)
+        assert m.metadata["rows_in"].value == flights_per_day[day]
+        assert m.metadata["rows_quarantined"].value == quarantined.get(day, 0)
+        assert m.metadata["partition_window"].value == "2013-01-01..2013-01-31"
+        assert m.metadata["window_rows_out"].value == sum(clean.values())
+
+
 def test_month_reconciles_with_landing_files(january, warehouse, landing):
     assert january.success
     assert failed_error_checks(january) == []

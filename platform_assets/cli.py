@@ -13,6 +13,9 @@ Commands::
                                              range (no materialization); exit 1 if an ERROR check fails
     platform-assets dbt-sources [--check]    write dbt_project/models/staging/_clean_sources.yml from the
                                              declared sources (--check: exit 1 when it is stale)
+    platform-assets costs [--runs N]         per asset over its last N runs: wall and CPU seconds, peak
+                                             memory, rows written, rows/s, table size, wall-time trend
+                                             (prices: PLATFORM_PRICE_CPU_HOUR, PLATFORM_PRICE_GB_MONTH)
     platform-assets data-dictionary [--check]
                                              write docs/data_dictionary.md (columns, every limit with its
                                              tier and basis) from the declared sources
@@ -153,6 +156,27 @@ def cmd_data_dictionary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_costs(args: argparse.Namespace) -> int:
+    import dagster as dg
+    from dotenv import dotenv_values
+
+    from platform_assets.definitions import defs
+    from platform_assets.observability.costs import asset_costs, render_costs
+    from platform_assets.paths import PROJECT_ROOT
+
+    # the same instance Dagster's CLIs use: $DAGSTER_HOME, else the one `make install` wrote to .env
+    home = os.environ.get("DAGSTER_HOME") or dotenv_values(PROJECT_ROOT / ".env").get("DAGSTER_HOME")
+    if not home:
+        print("DAGSTER_HOME is not set and .env has none: run `make install` or export it", file=sys.stderr)
+        return 2
+    os.environ["DAGSTER_HOME"] = home
+    keys = sorted(defs.resolve_asset_graph().materializable_asset_keys, key=lambda k: k.to_user_string())
+    with dg.DagsterInstance.get() as instance:
+        costs = asset_costs(instance, keys, runs=args.runs)
+    print(render_costs(costs, args.runs))
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     import dagster as dg
 
@@ -200,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     dbt_sources = sub.add_parser("dbt-sources", help="write dbt's `clean` source file from the declared sources")
     dbt_sources.add_argument("--check", action="store_true", help="only report (exit 1) when the file is stale")
     dbt_sources.set_defaults(func=cmd_dbt_sources)
+    costs = sub.add_parser("costs", help="per asset: wall/CPU seconds, peak memory, rows, table size over recent runs")
+    costs.add_argument("--runs", type=int, default=10, help="how many recent runs per asset (default 10)")
+    costs.set_defaults(func=cmd_costs)
     dictionary = sub.add_parser("data-dictionary", help="write docs/data_dictionary.md from the declared sources")
     dictionary.add_argument("--check", action="store_true", help="only report (exit 1) when the file is stale")
     dictionary.set_defaults(func=cmd_data_dictionary)

@@ -15,6 +15,7 @@ from platform_assets.assets.common import (
     window_metadata,
 )
 from platform_assets.chunking import plan_chunks
+from platform_assets.observability.step_cost import measure_step
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources.warehouse import TableWindow, WarehouseResource, read_window
 from platform_assets.sources.registry import clean_table
@@ -60,7 +61,10 @@ def flight_daily_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse
                 sample.append(metrics.head(5))
             yield [metrics]
 
-    warehouse.replace_in_batches([TableWindow(FLIGHT_DAILY_METRICS, window)], batches())
+    with measure_step() as cost:
+        warehouse.replace_in_batches([TableWindow(FLIGHT_DAILY_METRICS, window)], batches())
+    cost.rows_read, cost.rows_written = totals["rows_in"], totals["rows_out"]
+    cost.measure_tables(warehouse, [FLIGHT_DAILY_METRICS.qualified_name])
     empty = {"dagster/row_count": 0, "rows_out": 0, "rows_in": 0}
     add_partition_metadata(context, {day: per_day.get(day, empty) for day in window_dates(context)})
     return dg.MaterializeResult(
@@ -69,6 +73,7 @@ def flight_daily_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse
             "window_rows_in": totals["rows_in"],
             "chunks": len(chunks),
             "preview": preview(sample[0] if sample else pl.DataFrame()),
+            **cost.metadata(),
         }
     )
 

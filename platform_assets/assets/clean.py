@@ -26,6 +26,7 @@ from platform_assets.assets.common import (
 )
 from platform_assets.assets.raw import raw_lake_key
 from platform_assets.chunking import days_of, plan_chunks
+from platform_assets.observability.step_cost import measure_step
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources.storage import StorageResource
 from platform_assets.resources.warehouse import TableWindow, TableWrite, WarehouseResource
@@ -193,7 +194,12 @@ def _daily_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
     def _asset(
         context: dg.AssetExecutionContext, lake: StorageResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
-        return dg.MaterializeResult(metadata=_write_in_chunks(context, warehouse, lake, declared))
+        with measure_step() as cost:
+            metadata = _write_in_chunks(context, warehouse, lake, declared)
+        cost.rows_read = metadata["window_rows_in"]
+        cost.rows_written = cost.rows_read  # every row lands in the clean or the quarantine table
+        cost.measure_tables(warehouse, [spec.qualified_name, declared.quarantine_spec().qualified_name])
+        return dg.MaterializeResult(metadata={**metadata, **cost.metadata()})
 
     return _asset
 
@@ -216,10 +222,15 @@ def _reference_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         metadata=table_metadata(spec),
     )
     def _asset(lake: StorageResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        raw = lake.read_parquet([raw_lake_key(source)])
-        split = declared.clean(raw, warehouse)
-        metadata = _write(warehouse, declared, raw.height, split)
-        return dg.MaterializeResult(metadata={"dagster/row_count": split.valid.height, "rows_out": split.valid.height, **metadata})
+        with measure_step() as cost:
+            raw = lake.read_parquet([raw_lake_key(source)])
+            split = declared.clean(raw, warehouse)
+            metadata = _write(warehouse, declared, raw.height, split)
+        cost.rows_read = cost.rows_written = raw.height
+        cost.measure_tables(warehouse, [spec.qualified_name, declared.quarantine_spec().qualified_name])
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": split.valid.height, "rows_out": split.valid.height, **metadata, **cost.metadata(),
+        })
 
     return _asset
 

@@ -40,6 +40,7 @@ from packaging import version
 from pydantic import Field
 
 from platform_assets.assets.common import OWNERS, TRANSIENT_RETRY, add_partition_metadata, window_bounds
+from platform_assets.observability.step_cost import measure_step
 from platform_assets.partitions import daily_partitions
 from platform_assets.paths import PROJECT_ROOT
 from platform_assets.resources.warehouse import WarehouseResource
@@ -70,13 +71,17 @@ class PartitionedModel:
     day_column: str  # the incremental unique_key, e.g. flight_date
 
 
-def _partitioned_models(manifest_path: Path) -> dict[dg.AssetKey, PartitionedModel]:
+def _model_relations(manifest_path: Path) -> tuple[dict[dg.AssetKey, str], dict[dg.AssetKey, PartitionedModel]]:
+    """From dbt's manifest: every model's relation, and the partitioned models' relation and day column."""
     manifest = json.loads(manifest_path.read_text())
-    models = {}
+    relations, partitioned = {}, {}
     for node in manifest["nodes"].values():
-        if node["resource_type"] == "model" and "partitioned" in node.get("tags", []):
-            models[translator.get_asset_key(node)] = PartitionedModel(node["relation_name"], node["config"]["unique_key"])
-    return models
+        if node["resource_type"] == "model" and node.get("relation_name"):
+            key = translator.get_asset_key(node)
+            relations[key] = node["relation_name"]
+            if "partitioned" in node.get("tags", []):
+                partitioned[key] = PartitionedModel(node["relation_name"], node["config"]["unique_key"])
+    return relations, partitioned
 
 
 def model_day_counts(warehouse: WarehouseResource, model: PartitionedModel, first, last) -> dict[Any, dict[str, int]]:
@@ -143,7 +148,7 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
 
 
 translator = PlatformDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
-PARTITIONED_MODELS = _partitioned_models(dbt_project.manifest_path)
+RELATIONS, PARTITIONED_MODELS = _model_relations(dbt_project.manifest_path)
 
 
 @contextlib.contextmanager
@@ -223,16 +228,61 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     env = {**connection, "PLATFORM_DBT_MIN_DATE": first.isoformat(), "PLATFORM_DBT_MAX_DATE": last.isoformat()}
     with process_env(env), tempfile.TemporaryDirectory(dir=project_target, prefix="run-") as target:
         seed_partial_parse(Path(target), state)
-        for event in dbt.cli(["build"], context=context, target_path=Path(target)).stream():
-            key = _materialized_key(context, event)
-            if key in PARTITIONED_MODELS:
-                # before the event is yielded: Dagster merges it into each partition's materialization
-                add_partition_metadata(context, model_day_counts(warehouse, PARTITIONED_MODELS[key], first, last), key)
-            yield event
+        # dbt's events are held until dbt ends (seconds), so each model's materialization can
+        # carry its share of the step's CPU time; if dbt fails, what it finished is still yielded.
+        events: list = []
+        failure: Exception | None = None
+        with measure_step() as cost:
+            try:
+                events.extend(dbt.cli(["build"], context=context, target_path=Path(target)).stream())
+            except Exception as exc:  # re-raised below, after what dbt finished is recorded
+                failure = exc
+        yield from _with_model_figures(context, warehouse, events, cost, first, last)
+        if failure is not None:
+            raise failure
         try:
             keep_partial_parse(Path(target), state)
         except OSError as exc:  # a cache: the next run parses again, nothing is wrong with this one
             context.log.warning(f"could not keep dbt's partial-parse state at {state}: {exc}")
+
+
+def _with_model_figures(context, warehouse: WarehouseResource, events: list, cost, first, last) -> Iterator[object]:
+    """dbt's events, each model's materialization with its figures attached first.
+
+    Per model: ``cost/wall_s`` (dbt's own execution time), ``cost/cpu_s`` (the dbt step's
+    CPU seconds, dbt's child process included, shared out by execution time), the step's
+    ``cost/peak_rss_mib``, and the relation's ``cost/table_bytes`` / ``cost/table_rows``;
+    partitioned models also get each day's ``dagster/row_count``. Metadata added before an
+    event is yielded is merged into that model's materializations.
+    """
+    keyed = [(event, _materialized_key(context, event)) for event in events]
+    durations = {key: float(event.metadata.get("Execution Duration", dg.MetadataValue.float(0.0)).value or 0.0)
+                 for event, key in keyed if key is not None}
+    total = sum(durations.values()) or 1.0
+    for event, key in keyed:
+        if key is not None:
+            figures = {
+                "cost/wall_s": round(durations[key], 3),
+                "cost/cpu_s": round(cost.cpu_s * durations[key] / total, 3),
+                "cost/peak_rss_mib": round(cost.peak_rss_bytes / 2**20, 1),
+            }
+            relation = RELATIONS.get(key)
+            if relation is not None:
+                figures.update(relation_size(warehouse, relation))
+            if key in PARTITIONED_MODELS:
+                per_day = model_day_counts(warehouse, PARTITIONED_MODELS[key], first, last)
+                figures["cost/rows_written"] = sum(d["dagster/row_count"] for d in per_day.values())
+                add_partition_metadata(context, per_day, key)
+            context.add_asset_metadata(figures, asset_key=key)
+        yield event
+
+
+def relation_size(warehouse: WarehouseResource, relation: str) -> dict[str, int]:
+    """``cost/table_bytes`` and ``cost/table_rows`` of a dbt relation (a view has 0 bytes of its own)."""
+    with warehouse.connect() as conn:
+        size = conn.execute("select pg_total_relation_size(%s::regclass)", (relation,)).fetchone()[0]
+        rows = conn.execute(f"select count(*) from {relation}").fetchone()[0]  # name from dbt's manifest
+    return {"cost/table_bytes": size, "cost/table_rows": rows}
 
 
 def _materialized_key(context: dg.AssetExecutionContext, event: object) -> dg.AssetKey | None:

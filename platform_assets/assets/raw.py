@@ -16,6 +16,7 @@ from platform_assets.assets.common import (
     window_dates,
     window_metadata,
 )
+from platform_assets.observability.step_cost import measure_step
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources.storage import StorageResource
 from platform_assets.sources.contract import CSV_SUFFIXES, LandingContractError, SourceSpec
@@ -100,22 +101,26 @@ def _daily_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         bytes_written = 0
         sample = None
         per_day = {}
-        for day, key in keys.items():
-            data = landing.read_bytes(key) if key else b""
-            frame = _parse(landing, key, source, day, now, data) if key else empty_raw_frame(source)
-            size = lake.write_parquet(raw_lake_key(source, day), frame)
-            bytes_written += size
-            rows += frame.height
-            per_day[day] = {
-                "dagster/row_count": frame.height,
-                "rows_out": frame.height,
-                "dead_letters": int(frame["parse_error"].is_not_null().sum()),
-                "source_file": key or "(no drop)",
-                "bytes_read": len(data),
-                "bytes_written": size,
-            }
-            if sample is None and frame.height:
-                sample = frame
+        with measure_step() as cost:
+            for day, key in keys.items():
+                data = landing.read_bytes(key) if key else b""
+                frame = _parse(landing, key, source, day, now, data) if key else empty_raw_frame(source)
+                size = lake.write_parquet(raw_lake_key(source, day), frame)
+                bytes_written += size
+                rows += frame.height
+                cost.bytes_read += len(data)
+                per_day[day] = {
+                    "dagster/row_count": frame.height,
+                    "rows_out": frame.height,
+                    "dead_letters": int(frame["parse_error"].is_not_null().sum()),
+                    "source_file": key or "(no drop)",
+                    "bytes_read": len(data),
+                    "bytes_written": size,
+                }
+                if sample is None and frame.height:
+                    sample = frame
+        cost.rows_read = cost.rows_written = rows
+        cost.bytes_written = bytes_written
         add_partition_metadata(context, per_day)
         return dg.MaterializeResult(
             metadata={
@@ -125,6 +130,7 @@ def _daily_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
                 "window_bytes_written": bytes_written,
                 "lake_path": lake.uri(f"raw/{source.folder}/"),
                 "preview": preview(sample if sample is not None else empty_raw_frame(source)),
+                **cost.metadata(),
             }
         )
 
@@ -151,10 +157,17 @@ def _reference_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         key = find_landing_file(landing, [source.reference_key(s) for s in CSV_SUFFIXES])
         if key is None:
             raise dg.Failure(f"missing reference drop {landing.uri(source.reference_key())}", allow_retries=False)
-        frame = _parse(landing, key, source, None, dt.datetime.now(dt.UTC))
-        size = lake.write_parquet(raw_lake_key(source), frame)
+        with measure_step() as cost:
+            data = landing.read_bytes(key)
+            frame = _parse(landing, key, source, None, dt.datetime.now(dt.UTC), data)
+            size = lake.write_parquet(raw_lake_key(source), frame)
+        cost.rows_read = cost.rows_written = frame.height
+        cost.bytes_read, cost.bytes_written = len(data), size
         return dg.MaterializeResult(
-            metadata={"dagster/row_count": frame.height, "rows_out": frame.height, "bytes_written": size, "source_file": key, "preview": preview(frame)}
+            metadata={
+                "dagster/row_count": frame.height, "rows_out": frame.height, "bytes_written": size, "source_file": key,
+                "dead_letters": int(frame["parse_error"].is_not_null().sum()), "preview": preview(frame), **cost.metadata(),
+            }
         )
 
     return _asset

@@ -1,0 +1,49 @@
+"""Cost and resource figures: every step records them, and `platform-assets costs` tabulates them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from platform_assets.observability.costs import asset_costs, render_costs
+from tests.integration.conftest import query
+
+DAYS = (dt.date(2013, 1, 11), dt.date(2013, 1, 12))
+
+
+def test_every_step_records_its_costs_and_the_table_shows_them(defs, warehouse):
+    instance = dg.DagsterInstance.ephemeral()
+    tags = {"dagster/asset_partition_range_start": DAYS[0].isoformat(),
+            "dagster/asset_partition_range_end": DAYS[1].isoformat()}
+    for _ in range(2):
+        result = dg.materialize(
+            assets=[*defs.assets, *defs.asset_checks], resources=defs.resources, tags=tags, instance=instance,
+        )
+        assert result.success
+    keys = sorted(defs.resolve_asset_graph().materializable_asset_keys, key=lambda k: k.to_user_string())
+    costs = {c.asset: c for c in asset_costs(instance, keys, runs=5)}
+    assert set(costs) == {k.to_user_string() for k in keys}
+    for name, cost in costs.items():
+        assert cost.runs == 2, name  # every asset, Python and dbt, recorded figures in both runs
+        assert cost.wall_s is not None and cost.wall_s > 0, name
+        assert cost.cpu_s is not None and cost.cpu_s >= 0, name
+        assert cost.peak_rss_mib is not None and cost.peak_rss_mib > 50, name  # a Python process with polars loaded
+    # the clean step wrote every raw row of the window to clean or quarantine, and measured both tables
+    rows = query(warehouse, "select (select count(*) from clean.flights where flight_date between %s and %s) + "
+                            "(select count(*) from quarantine.flights where partition_date between %s and %s)", (*DAYS, *DAYS))
+    assert costs["clean_flights"].rows_written == rows[0][0]
+    size = query(warehouse, "select pg_total_relation_size('clean.flights') + pg_total_relation_size('quarantine.flights'), "
+                            "(select count(*) from clean.flights) + (select count(*) from quarantine.flights)")[0]
+    assert (costs["clean_flights"].table_bytes, costs["clean_flights"].table_rows) == size
+    fct = query(warehouse, "select pg_total_relation_size('analytics.fct_flights'), count(*) from analytics.fct_flights")[0]
+    assert (costs["fct_flights"].table_bytes, costs["fct_flights"].table_rows) == fct
+    # the rendered table, with prices turned into money
+    text = render_costs(list(costs.values()), 5, {"PLATFORM_PRICE_CPU_HOUR": "3600", "PLATFORM_PRICE_GB_MONTH": "1000000000"})
+    lines = text.splitlines()
+    assert "cpu USD/run" in lines[0] and "storage USD/month" in lines[0]
+    clean_line = next(line for line in lines if line.startswith("clean_flights "))
+    # CPU price 3600/hour = 1 per CPU-second; storage price 1e9/GB = 1 per byte
+    assert f"{costs['clean_flights'].cpu_s:,.6f}" in clean_line
+    assert f"{float(size[0]):,.6f}" in clean_line
+    assert len(lines) == 2 + len(keys)

@@ -16,6 +16,9 @@ Commands::
     platform-assets costs [--runs N]         per asset over its last N runs: wall and CPU seconds, peak
                                              memory, rows written, rows/s, table size, wall-time trend
                                              (prices: PLATFORM_PRICE_CPU_HOUR, PLATFORM_PRICE_GB_MONTH)
+    platform-assets lineage fct_flights.dep_delay_min
+                                             a column's lineage from the latest materializations, down
+                                             to the landing file's column
     platform-assets data-dictionary [--check]
                                              write docs/data_dictionary.md (columns, every limit with its
                                              tier and basis) from the declared sources
@@ -158,22 +161,46 @@ def cmd_data_dictionary(args: argparse.Namespace) -> int:
 
 def cmd_costs(args: argparse.Namespace) -> int:
     import dagster as dg
-    from dotenv import dotenv_values
 
     from platform_assets.definitions import defs
     from platform_assets.observability.costs import asset_costs, render_costs
-    from platform_assets.paths import PROJECT_ROOT
 
-    # the same instance Dagster's CLIs use: $DAGSTER_HOME, else the one `make install` wrote to .env
-    home = os.environ.get("DAGSTER_HOME") or dotenv_values(PROJECT_ROOT / ".env").get("DAGSTER_HOME")
-    if not home:
+    if not _project_instance_home():
         print("DAGSTER_HOME is not set and .env has none: run `make install` or export it", file=sys.stderr)
         return 2
-    os.environ["DAGSTER_HOME"] = home
     keys = sorted(defs.resolve_asset_graph().materializable_asset_keys, key=lambda k: k.to_user_string())
     with dg.DagsterInstance.get() as instance:
         costs = asset_costs(instance, keys, runs=args.runs)
     print(render_costs(costs, args.runs))
+    return 0
+
+
+def _project_instance_home() -> str | None:
+    """$DAGSTER_HOME, else the one `make install` wrote to the project's .env (as Dagster's CLIs read it)."""
+    from dotenv import dotenv_values
+
+    from platform_assets.paths import PROJECT_ROOT
+
+    home = os.environ.get("DAGSTER_HOME") or dotenv_values(PROJECT_ROOT / ".env").get("DAGSTER_HOME")
+    if home:
+        os.environ["DAGSTER_HOME"] = home
+    return home
+
+
+def cmd_lineage(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from platform_assets.observability.column_lineage import trace_column
+
+    if "." not in args.column:
+        print("give <asset>.<column>, e.g. fct_flights.dep_delay_min", file=sys.stderr)
+        return 2
+    if not _project_instance_home():
+        print("DAGSTER_HOME is not set and .env has none: run `make install` or export it", file=sys.stderr)
+        return 2
+    asset, column = args.column.split(".", 1)
+    with dg.DagsterInstance.get() as instance:
+        print("\n".join(trace_column(instance, asset, column)))
     return 0
 
 
@@ -227,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     costs = sub.add_parser("costs", help="per asset: wall/CPU seconds, peak memory, rows, table size over recent runs")
     costs.add_argument("--runs", type=int, default=10, help="how many recent runs per asset (default 10)")
     costs.set_defaults(func=cmd_costs)
+    lineage = sub.add_parser("lineage", help="where a column comes from, down to the landing file")
+    lineage.add_argument("column", help="<asset>.<column>, e.g. fct_flights.dep_delay_min")
+    lineage.set_defaults(func=cmd_lineage)
     dictionary = sub.add_parser("data-dictionary", help="write docs/data_dictionary.md from the declared sources")
     dictionary.add_argument("--check", action="store_true", help="only report (exit 1) when the file is stale")
     dictionary.set_defaults(func=cmd_data_dictionary)

@@ -23,6 +23,27 @@ from platform_assets.tables import FLIGHT_DAILY_METRICS
 from platform_assets.transforms.metrics import flight_daily_metrics as compute_flight_daily_metrics
 
 
+def _from_flights(*columns: str) -> list[dg.TableColumnDep]:
+    return [dg.TableColumnDep(asset_key=dg.AssetKey("clean_flights"), column_name=c) for c in columns]
+
+
+#: Which clean.flights columns each metric is computed from (transforms/metrics.py).
+COLUMN_LINEAGE = dg.TableColumnLineage(deps_by_column={
+    "flight_date": _from_flights("flight_date"),
+    "origin": _from_flights("origin"),
+    "carrier": _from_flights("carrier"),
+    "flights": _from_flights("flight_date", "origin", "carrier"),
+    "cancelled_flights": _from_flights("is_cancelled"),
+    "flown_flights": _from_flights("is_cancelled"),
+    "arrivals_reported": _from_flights("is_cancelled", "arr_delay_min"),
+    "on_time_arrivals": _from_flights("is_cancelled", "arr_delay_min"),
+    "mean_dep_delay_min": _from_flights("is_cancelled", "dep_delay_min"),
+    "p95_dep_delay_min": _from_flights("is_cancelled", "dep_delay_min"),
+    "mean_arr_delay_min": _from_flights("is_cancelled", "arr_delay_min"),
+    "p95_arr_delay_min": _from_flights("is_cancelled", "arr_delay_min"),
+})
+
+
 @dg.asset(
     description="Operations metrics per day, origin and carrier (grain: flight_date x origin x carrier) in "
     "`aggregate.flight_daily_metrics`: flights, cancelled, flown, reported arrivals, on-time arrivals "
@@ -74,6 +95,7 @@ def flight_daily_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse
             "chunks": len(chunks),
             "preview": preview(sample[0] if sample else pl.DataFrame()),
             **cost.metadata(),
+            "dagster/column_lineage": COLUMN_LINEAGE,
         }
     )
 

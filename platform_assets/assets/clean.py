@@ -45,6 +45,14 @@ def _check_accounted(source: SourceSpec, raw_rows: int, split: Split) -> None:
         )
 
 
+def column_lineage(declared: SourceDeclaration) -> dg.TableColumnLineage:
+    """``dagster/column_lineage`` of ``clean_<source>``: each clean column's raw (landing) columns."""
+    return dg.TableColumnLineage(deps_by_column={
+        column: [dg.TableColumnDep(asset_key=dg.AssetKey(asset), column_name=name) for asset, name in deps]
+        for column, deps in declared.column_lineage().items()
+    })
+
+
 def _values_nulled(split: Split) -> int:
     """Clean rows with a value nulled as physically impossible (see ``nulled_values``)."""
     return int(split.valid[NULLED_VALUES].is_not_null().sum()) if NULLED_VALUES in split.valid.columns else 0
@@ -199,7 +207,9 @@ def _daily_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         cost.rows_read = metadata["window_rows_in"]
         cost.rows_written = cost.rows_read  # every row lands in the clean or the quarantine table
         cost.measure_tables(warehouse, [spec.qualified_name, declared.quarantine_spec().qualified_name])
-        return dg.MaterializeResult(metadata={**metadata, **cost.metadata()})
+        return dg.MaterializeResult(
+            metadata={**metadata, **cost.metadata(), "dagster/column_lineage": column_lineage(declared)}
+        )
 
     return _asset
 
@@ -230,6 +240,7 @@ def _reference_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         cost.measure_tables(warehouse, [spec.qualified_name, declared.quarantine_spec().qualified_name])
         return dg.MaterializeResult(metadata={
             "dagster/row_count": split.valid.height, "rows_out": split.valid.height, **metadata, **cost.metadata(),
+            "dagster/column_lineage": column_lineage(declared),
         })
 
     return _asset

@@ -234,7 +234,11 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         failure: Exception | None = None
         with measure_step() as cost:
             try:
-                events.extend(dbt.cli(["build"], context=context, target_path=Path(target)).stream())
+                stream = dbt.cli(["build"], context=context, target_path=Path(target)).stream()
+                if getattr(dbt, "fetch_metadata", False):
+                    # column schemas and column lineage (sqlglot over the compiled SQL) for every model
+                    stream = stream.fetch_column_metadata(with_column_lineage=True)
+                events.extend(stream)
             except Exception as exc:  # re-raised below, after what dbt finished is recorded
                 failure = exc
         yield from _with_model_figures(context, warehouse, events, cost, first, last)

@@ -111,6 +111,10 @@ class DerivedColumn(ValueRules):
     local_date_of: str | None = Field(None, description="UTC timestamp column; its date in `local_timezone`")
     local_hour_of: str | None = Field(None, description="UTC timestamp column; its hour in `local_timezone`")
     from_hook: bool = Field(False, description="computed by the source's Python hook")
+    inputs: list[str] = Field(
+        [], description="for column lineage of a hook column: the columns it is computed from "
+        "(this source's columns, or `<source>.<column>` of another source's clean table)"
+    )
     plausible: ValueRules | None = None
 
     @model_validator(mode="after")
@@ -245,6 +249,9 @@ class SourceDeclaration(dg.Model):
                     f"known: {sorted(clean)}"
                 )
         for derived in self.derived:
+            unknown = [i for i in derived.inputs if i not in known and "." not in i]
+            if unknown:
+                raise ValueError(f"source '{self.name}': derived '{derived.name}' inputs name unknown column(s) {unknown}")
             source = derived.local_date_of or derived.local_hour_of
             if source and source not in clean:
                 raise ValueError(f"source '{self.name}': derived '{derived.name}' reads unknown column '{source}'")
@@ -317,6 +324,43 @@ class SourceDeclaration(dg.Model):
         if not isinstance(hook, TransformHook):
             raise ValueError(f"source '{self.name}': hook '{self.hook}' is a {type(hook).__name__}, not a TransformHook")
         return hook
+
+    def column_lineage(self) -> dict[str, list[tuple[str, str]]]:
+        """For each column of the clean table, the (asset, column) pairs it is computed from:
+        ``raw_<source>`` columns (named as in the landing file) or another source's
+        ``clean_<source>`` columns. Feeds ``dagster/column_lineage``."""
+        landing = {c.clean_name: c.name for c in self.columns} | {c.name: c.name for c in self.columns}
+        raw_asset = f"raw_{self.name}"
+        derived = {d.name: d for d in self.derived}
+        resolving: set[str] = set()
+
+        def deps(name: str) -> list[tuple[str, str]]:
+            if name in landing:
+                return [(raw_asset, landing[name])]
+            if "." in name:
+                source, column = name.split(".", 1)
+                return [(f"clean_{source}", column)]
+            column = derived.get(name)
+            if column is None or name in resolving:
+                return []
+            resolving.add(name)
+            if column.sql:
+                inputs = sorted(pl.sql_expr(column.sql).meta.root_names())
+            elif column.local_date_of or column.local_hour_of:
+                inputs = [column.local_date_of or column.local_hour_of]
+            else:
+                inputs = column.inputs
+            found = [dep for i in inputs for dep in deps(i)]
+            resolving.discard(name)
+            return list(dict.fromkeys(found))
+
+        table = self.table_spec()
+        lineage = {name: deps(name) for name in table.column_names if name not in LINEAGE_COLUMNS and name != NULLED_VALUES}
+        for name in LINEAGE_COLUMNS:
+            lineage[name] = [(raw_asset, name)]
+        if NULLED_VALUES in table.columns:
+            lineage[NULLED_VALUES] = [(raw_asset, c.name) for c in self.columns if c.impossible is not None]
+        return lineage
 
     def nullifying_rules(self) -> dict[str, list[RowRule]]:
         """By clean column, the ``impossible`` rules: a value breaking one is set to null."""

@@ -1,4 +1,5 @@
-"""Cost and resource figures: every step records them, and `platform-assets costs` tabulates them."""
+"""What the UI and the CLI show after runs: cost and resource figures of every step
+(`platform-assets costs`) and column lineage down to the landing file (`platform-assets lineage`)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,18 @@ import datetime as dt
 
 import dagster as dg
 
+import pytest
+
+from platform_assets.observability.column_lineage import trace_column
 from platform_assets.observability.costs import asset_costs, render_costs
 from tests.integration.conftest import query
 
 DAYS = (dt.date(2013, 1, 11), dt.date(2013, 1, 12))
 
 
-def test_every_step_records_its_costs_and_the_table_shows_them(defs, warehouse):
+@pytest.fixture(scope="module")
+def instance(defs):
+    """An instance holding two runs of every asset over DAYS."""
     instance = dg.DagsterInstance.ephemeral()
     tags = {"dagster/asset_partition_range_start": DAYS[0].isoformat(),
             "dagster/asset_partition_range_end": DAYS[1].isoformat()}
@@ -21,6 +27,10 @@ def test_every_step_records_its_costs_and_the_table_shows_them(defs, warehouse):
             assets=[*defs.assets, *defs.asset_checks], resources=defs.resources, tags=tags, instance=instance,
         )
         assert result.success
+    return instance
+
+
+def test_every_step_records_its_costs_and_the_table_shows_them(instance, defs, warehouse):
     keys = sorted(defs.resolve_asset_graph().materializable_asset_keys, key=lambda k: k.to_user_string())
     costs = {c.asset: c for c in asset_costs(instance, keys, runs=5)}
     assert set(costs) == {k.to_user_string() for k in keys}
@@ -47,3 +57,19 @@ def test_every_step_records_its_costs_and_the_table_shows_them(defs, warehouse):
     assert f"{costs['clean_flights'].cpu_s:,.6f}" in clean_line
     assert f"{float(size[0]):,.6f}" in clean_line
     assert len(lines) == 2 + len(keys)
+
+
+def test_a_mart_column_is_traced_to_the_landing_file(instance):
+    lines = [line.strip(" └─") for line in trace_column(instance, "fct_flights", "dep_delay_min")]
+    assert lines == [
+        "fct_flights.dep_delay_min",
+        "stg_flights.dep_delay_min",
+        "clean_flights.dep_delay_min",
+        "raw_flights.dep_delay",
+        "landing flights/YYYY-MM-DD.csv: column dep_delay",
+    ]
+    # a derived column reaches every landing column it is computed from, and the airports' time zones
+    arrival = trace_column(instance, "clean_flights", "arr_at")
+    for column in ("arr_time", "arr_delay", "dest", "sched_dep_time"):
+        assert any(line.strip(" └─") == f"raw_flights.{column}" for line in arrival), column
+    assert any(line.strip(" └─") == "clean_airports.tzone" for line in arrival)

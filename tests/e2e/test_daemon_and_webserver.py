@@ -9,12 +9,10 @@ coordinator), against their own embedded PostgreSQL server.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -28,6 +26,7 @@ import pytest
 from platform_assets.resources.embedded_postgres import embedded_warehouse_url, ensure_database, stop_embedded_server
 from platform_assets.resources.storage import StorageResource
 from platform_assets.sources.nycflights13 import publish_sample
+from tests.processes import stop_process_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -112,16 +111,10 @@ def deployment(tmp_path_factory):
         _wait("the webserver", server_up, 120, logs=d.logs)
         yield d
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)  # a gRPC code server can outlive its parent
+        # the webserver's and daemon's code servers (`dagster api grpc`) and run workers go with them
+        survivors = [cmd for proc in procs for cmd in stop_process_tree(proc)]
         stop_embedded_server(base / "pg")
+        assert survivors == []
 
 
 RUNS_QUERY = """

@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from platform_assets.resources.embedded_postgres import embedded_instance_url, stop_embedded_server
+from tests.processes import stop_process_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -123,7 +124,6 @@ def test_dg_launch_runs_a_partition_range_as_one_run(bare_env):
 @pytest.mark.parametrize("command", [["dg", "dev"], ["dagster", "dev", "-w", "workspace.yaml"]])
 def test_dev_serves_the_ui_on_loopback_with_nothing_exported(bare_env, tmp_path, command):
     """`dg dev` / `dagster dev` start the webserver and daemon on the project's instance; stopped after."""
-    import signal
     import socket
     import time
     import urllib.request
@@ -160,14 +160,5 @@ def test_dev_serves_the_ui_on_loopback_with_nothing_exported(bare_env, tmp_path,
             time.sleep(1)
         assert nodes == [{"name": "__repository__"}], log.read_text()[-3000:]
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            pass
-        # Children that outlive the parent (a code server ignoring SIGTERM) go too.
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=30)
+        # the webserver, daemon, code servers and run workers it spawned: none may outlive the test
+        assert stop_process_tree(proc) == []

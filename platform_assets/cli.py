@@ -133,30 +133,35 @@ def cmd_summary(_args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_dbt_sources(args: argparse.Namespace) -> int:
-    from platform_assets.sources.dbt_sources import DBT_SOURCES_FILE, render_dbt_sources, write_dbt_sources
+def _generated_file(args: argparse.Namespace, path, render, command: str) -> int:
+    """Write (or with --check, only compare) a file generated from the declared sources.
+
+    Written only when its content changes (dbt's partial parse keys on file contents).
+    """
     from platform_assets.sources.registry import declarations
 
+    text = render(declarations())
+    current = path.exists() and path.read_text() == text
     if args.check:
-        stale = not DBT_SOURCES_FILE.exists() or DBT_SOURCES_FILE.read_text() != render_dbt_sources(declarations())
-        print(f"{DBT_SOURCES_FILE} is {'stale: run `platform-assets dbt-sources`' if stale else 'up to date'}")
-        return 1 if stale else 0
-    changed = write_dbt_sources(declarations())
-    print(f"{DBT_SOURCES_FILE} {'written' if changed else 'unchanged'}")
+        print(f"{path} is {'up to date' if current else f'stale: run `platform-assets {command}`'}")
+        return 0 if current else 1
+    if not current:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    print(f"{path} {'unchanged' if current else 'written'}")
     return 0
+
+
+def cmd_dbt_sources(args: argparse.Namespace) -> int:
+    from platform_assets.sources.dbt_sources import DBT_SOURCES_FILE, render_dbt_sources
+
+    return _generated_file(args, DBT_SOURCES_FILE, render_dbt_sources, "dbt-sources")
 
 
 def cmd_data_dictionary(args: argparse.Namespace) -> int:
-    from platform_assets.sources.data_dictionary import DATA_DICTIONARY_FILE, render_data_dictionary, write_data_dictionary
-    from platform_assets.sources.registry import declarations
+    from platform_assets.sources.data_dictionary import DATA_DICTIONARY_FILE, render_data_dictionary
 
-    if args.check:
-        stale = not DATA_DICTIONARY_FILE.exists() or DATA_DICTIONARY_FILE.read_text() != render_data_dictionary(declarations())
-        print(f"{DATA_DICTIONARY_FILE} is {'stale: run `platform-assets data-dictionary`' if stale else 'up to date'}")
-        return 1 if stale else 0
-    changed = write_data_dictionary(declarations())
-    print(f"{DATA_DICTIONARY_FILE} {'written' if changed else 'unchanged'}")
-    return 0
+    return _generated_file(args, DATA_DICTIONARY_FILE, render_data_dictionary, "data-dictionary")
 
 
 def cmd_costs(args: argparse.Namespace) -> int:

@@ -104,13 +104,3 @@ def render_data_dictionary(declared: Mapping[str, SourceDeclaration]) -> str:
     for name in sorted(declared):
         out += _source_section(declared[name]) + [""]
     return "\n".join(out)
-
-
-def write_data_dictionary(declared: Mapping[str, SourceDeclaration], path: Path = DATA_DICTIONARY_FILE) -> bool:
-    """Write the file if its content changed; returns whether it did."""
-    text = render_data_dictionary(declared)
-    if path.exists() and path.read_text() == text:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return True

@@ -44,12 +44,3 @@ def render_dbt_sources(declared: Mapping[str, SourceDeclaration]) -> str:
         }],
     }
     return HEADER + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
-
-
-def write_dbt_sources(declared: Mapping[str, SourceDeclaration], path: Path = DBT_SOURCES_FILE) -> bool:
-    """Write the file if its content changed (keeps dbt's partial parse); returns whether it did."""
-    text = render_dbt_sources(declared)
-    if path.exists() and path.read_text() == text:
-        return False
-    path.write_text(text)
-    return True

@@ -16,7 +16,7 @@ UV_VERSION := 0.13.9
 # The venv's tools first, so subprocesses (dbt under `dagster dev`) find them too.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: install dagster-home image container-test run publish materialize summary checks test dev benchmark benchmark-30x benchmark-latency stop clean
+.PHONY: install dagster-home image container-test run publish materialize summary checks test ui-test dev benchmark benchmark-30x benchmark-latency stop clean
 
 install: .venv/.installed dbt_project/target/manifest.json dagster-home
 
@@ -61,7 +61,13 @@ checks: install
 ## test: the whole test suite (unit + integration on the embedded PostgreSQL), two workers:
 ## each test module stays on one worker (module fixtures), each worker has its own server
 test: install
-	$(VENV_BIN)/pytest -q -n 2 --dist loadfile -m "not container"
+	$(VENV_BIN)/pytest -q -n 2 --dist loadfile -m "not container and not ui"
+
+## ui-test: the Dagster UI in a real browser (Playwright driving Debian's chromium, which must be
+## installed: apt-get install chromium) against `dagster dev` on a materialized January 2013;
+## writes the screenshots in docs/screenshots/
+ui-test: install
+	$(VENV_BIN)/pytest -q -m ui tests/ui
 
 ## dev: the Dagster UI and daemon on http://127.0.0.1:3000
 dev: install

@@ -83,8 +83,9 @@ def _handwritten() -> dg.Definitions:
                 project_dir=dbt_project,
                 # The dbt installed beside this interpreter, so an un-activated venv works too.
                 dbt_executable=shutil.which("dbt") or str(Path(sys.executable).parent / "dbt"),
-                # column schemas and lineage of the dbt models on every run; "0" saves ~N s per run
-                fetch_metadata=os.getenv("PLATFORM_DBT_COLUMN_METADATA", "1") != "0",
+                # dbt models' column schemas and lineage: opt-in, it adds ~5 s to a year's run
+                # (adapter start, schema queries, sqlglot; benchmarks/results/issue11.md)
+                fetch_metadata=os.getenv("PLATFORM_DBT_COLUMN_METADATA", "0") == "1",
             ),
         },
     )

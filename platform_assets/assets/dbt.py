@@ -40,7 +40,7 @@ from packaging import version
 from pydantic import Field
 
 from platform_assets.assets.common import OWNERS, TRANSIENT_RETRY, add_partition_metadata, window_bounds
-from platform_assets.observability.step_cost import measure_step
+from platform_assets.observability.step_cost import measure_step, process_tree_cpu_seconds
 from platform_assets.partitions import daily_partitions
 from platform_assets.paths import PROJECT_ROOT
 from platform_assets.resources.warehouse import WarehouseResource
@@ -72,11 +72,12 @@ class PartitionedModel:
 
 
 def _model_relations(manifest_path: Path) -> tuple[dict[dg.AssetKey, str], dict[dg.AssetKey, PartitionedModel]]:
-    """From dbt's manifest: every model's relation, and the partitioned models' relation and day column."""
+    """From dbt's manifest: every table model's relation, and the partitioned models' relation and day column."""
     manifest = json.loads(manifest_path.read_text())
     relations, partitioned = {}, {}
     for node in manifest["nodes"].values():
-        if node["resource_type"] == "model" and node.get("relation_name"):
+        # tables only: counting a view's rows would run its query (a full scan), and it stores nothing
+        if node["resource_type"] == "model" and node.get("relation_name") and node["config"].get("materialized") != "view":
             key = translator.get_asset_key(node)
             relations[key] = node["relation_name"]
             if "partitioned" in node.get("tags", []):
@@ -228,48 +229,41 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     env = {**connection, "PLATFORM_DBT_MIN_DATE": first.isoformat(), "PLATFORM_DBT_MAX_DATE": last.isoformat()}
     with process_env(env), tempfile.TemporaryDirectory(dir=project_target, prefix="run-") as target:
         seed_partial_parse(Path(target), state)
-        # dbt's events are held until dbt ends (seconds), so each model's materialization can
-        # carry its share of the step's CPU time; if dbt fails, what it finished is still yielded.
-        events: list = []
-        failure: Exception | None = None
         with measure_step() as cost:
-            try:
-                stream = dbt.cli(["build"], context=context, target_path=Path(target)).stream()
-                if getattr(dbt, "fetch_metadata", False):
-                    # column schemas and column lineage (sqlglot over the compiled SQL) for every model
-                    stream = stream.fetch_column_metadata(with_column_lineage=True)
-                events.extend(stream)
-            except Exception as exc:  # re-raised below, after what dbt finished is recorded
-                failure = exc
-        yield from _with_model_figures(context, warehouse, events, cost, first, last)
-        if failure is not None:
-            raise failure
+            stream = dbt.cli(["build"], context=context, target_path=Path(target)).stream()
+            if getattr(dbt, "fetch_metadata", False):
+                # column schemas and column lineage (sqlglot over the compiled SQL) for every model
+                stream = stream.fetch_column_metadata(with_column_lineage=True)
+            yield from _with_model_figures(context, warehouse, stream, cost, first, last)
         try:
             keep_partial_parse(Path(target), state)
         except OSError as exc:  # a cache: the next run parses again, nothing is wrong with this one
             context.log.warning(f"could not keep dbt's partial-parse state at {state}: {exc}")
 
 
-def _with_model_figures(context, warehouse: WarehouseResource, events: list, cost, first, last) -> Iterator[object]:
-    """dbt's events, each model's materialization with its figures attached first.
+def _with_model_figures(context, warehouse: WarehouseResource, events, cost, first, last) -> Iterator[object]:
+    """dbt's events as they stream, each model's materialization with its figures attached first.
 
-    Per model: ``cost/wall_s`` (dbt's own execution time), ``cost/cpu_s`` (the dbt step's
-    CPU seconds, dbt's child process included, shared out by execution time), the step's
-    ``cost/peak_rss_mib``, and the relation's ``cost/table_bytes`` / ``cost/table_rows``;
-    partitioned models also get each day's ``dagster/row_count``. Metadata added before an
-    event is yielded is merged into that model's materializations.
+    Per model: ``cost/wall_s`` (dbt's own execution time), ``cost/cpu_s`` (CPU of the step's
+    process tree, dbt included, since the previous model finished: dbt builds one model at
+    a time, so that is this model and the tests run before it), the step's peak memory so
+    far, and for tables ``cost/table_bytes`` / ``cost/table_rows``; partitioned models
+    also get each day's ``dagster/row_count``. Metadata added before an event is yielded
+    is merged into that model's materializations. Streaming (not holding events until dbt
+    ends) lets Dagster record them while dbt works on the next model.
     """
-    keyed = [(event, _materialized_key(context, event)) for event in events]
-    durations = {key: float(event.metadata.get("Execution Duration", dg.MetadataValue.float(0.0)).value or 0.0)
-                 for event, key in keyed if key is not None}
-    total = sum(durations.values()) or 1.0
-    for event, key in keyed:
+    cpu_mark = process_tree_cpu_seconds()
+    for event in events:
+        key = _materialized_key(context, event)
         if key is not None:
+            cpu_now = process_tree_cpu_seconds()
+            duration = event.metadata.get("Execution Duration")
             figures = {
-                "cost/wall_s": round(durations[key], 3),
-                "cost/cpu_s": round(cost.cpu_s * durations[key] / total, 3),
+                "cost/wall_s": round(float(duration.value), 3) if duration is not None else 0.0,
+                "cost/cpu_s": round(cpu_now - cpu_mark, 3),
                 "cost/peak_rss_mib": round(cost.peak_rss_bytes / 2**20, 1),
             }
+            cpu_mark = cpu_now
             relation = RELATIONS.get(key)
             if relation is not None:
                 figures.update(relation_size(warehouse, relation))
@@ -282,7 +276,7 @@ def _with_model_figures(context, warehouse: WarehouseResource, events: list, cos
 
 
 def relation_size(warehouse: WarehouseResource, relation: str) -> dict[str, int]:
-    """``cost/table_bytes`` and ``cost/table_rows`` of a dbt relation (a view has 0 bytes of its own)."""
+    """``cost/table_bytes`` and ``cost/table_rows`` of a dbt table (views are not measured)."""
     with warehouse.connect() as conn:
         size = conn.execute("select pg_total_relation_size(%s::regclass)", (relation,)).fetchone()[0]
         rows = conn.execute(f"select count(*) from {relation}").fetchone()[0]  # name from dbt's manifest

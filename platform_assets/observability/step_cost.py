@@ -44,11 +44,25 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-class _PeakRss:
-    """Samples the resident memory of this process and its children until stopped."""
+def process_tree_cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by this process, its finished children and
+    its live descendants (a running dbt, which ``getrusage`` cannot see until it exits)."""
+    me = psutil.Process(os.getpid())
+    times = me.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in me.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            child_times = child.cpu_times()
+            total += child_times.user + child_times.system
+    return total
 
-    def __init__(self, interval: float = 0.05):
-        self.peak = 0
+
+class _PeakRss:
+    """Samples the resident memory of this process and its children until stopped,
+    keeping the peak so far in ``cost.peak_rss_bytes``."""
+
+    def __init__(self, cost: StepCost, interval: float = 0.05):
+        self.cost = cost
         self._stop = threading.Event()
         self._interval = interval
         self._process = psutil.Process(os.getpid())
@@ -59,7 +73,7 @@ class _PeakRss:
         for child in self._process.children(recursive=True):
             with contextlib.suppress(psutil.Error):
                 total += child.memory_info().rss
-        self.peak = max(self.peak, total)
+        self.cost.peak_rss_bytes = max(self.cost.peak_rss_bytes, total)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -131,10 +145,9 @@ def measure_step() -> Iterator[StepCost]:
     """
     cost = StepCost()
     wall, cpu = time.perf_counter(), _cpu_seconds()
-    with _PeakRss() as peak:
+    with _PeakRss(cost):
         try:
             yield cost
         finally:
             cost.wall_s = time.perf_counter() - wall
             cost.cpu_s = _cpu_seconds() - cpu
-    cost.peak_rss_bytes = peak.peak

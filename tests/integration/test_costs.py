@@ -9,6 +9,7 @@ import dagster as dg
 
 import pytest
 
+from platform_assets.assets.dbt import PlatformDbtResource, dbt_project
 from platform_assets.observability.column_lineage import trace_column
 from platform_assets.observability.costs import asset_costs, render_costs
 from tests.integration.conftest import query
@@ -20,11 +21,15 @@ DAYS = (dt.date(2013, 1, 11), dt.date(2013, 1, 12))
 def instance(defs):
     """An instance holding two runs of every asset over DAYS."""
     instance = dg.DagsterInstance.ephemeral()
+    # dbt models' column lineage is opt-in (PLATFORM_DBT_COLUMN_METADATA=1); on for these runs
+    resources = {**defs.resources, "dbt": PlatformDbtResource(
+        project_dir=dbt_project, dbt_executable=defs.resources["dbt"].dbt_executable, fetch_metadata=True,
+    )}
     tags = {"dagster/asset_partition_range_start": DAYS[0].isoformat(),
             "dagster/asset_partition_range_end": DAYS[1].isoformat()}
     for _ in range(2):
         result = dg.materialize(
-            assets=[*defs.assets, *defs.asset_checks], resources=defs.resources, tags=tags, instance=instance,
+            assets=[*defs.assets, *defs.asset_checks], resources=resources, tags=tags, instance=instance,
         )
         assert result.success
     return instance

@@ -156,6 +156,8 @@ def platform(tmp_path_factory) -> Platform:
             "PLATFORM_WAREHOUSE_URL": warehouse_url,
             "PLATFORM_LANDING_URL": str(landing),
             "PLATFORM_LAKE_URL": str(home / "lake"),
+            # dbt models' column schemas and lineage (opt-in: it costs seconds per run)
+            "PLATFORM_DBT_COLUMN_METADATA": "1",
         })
         log = home / "materialize.log"
         with open(log, "wb") as sink:

@@ -51,6 +51,7 @@ DTYPES: dict[str, pl.DataType] = {
 }
 RAW_PREFIX = "raw__"
 NULLED_VALUES = "nulled_values"
+NULLED_PREFIX = "nulled__"  # working-frame flag: this row's value of the column was nulled as impossible
 
 Number = int | float
 
@@ -376,7 +377,8 @@ class SourceDeclaration(dg.Model):
         rules: list[RowRule] = []
         for column in self.columns:
             raw = pl.col(RAW_PREFIX + column.name)
-            # parse rules judge the delivered text, so a value nulled as impossible is not "unparseable"
+            # a value nulled as impossible parsed fine: it is not "unparseable"
+            nulled = pl.col(NULLED_PREFIX + column.clean_name) if column.impossible is not None else pl.lit(False)
             if column.required:
                 rules.append(RowRule(
                     name=f"{column.name}_missing", description=f"'{column.name}' is required but missing",
@@ -385,14 +387,14 @@ class SourceDeclaration(dg.Model):
             if column.type in ("integer", "bigint", "float"):
                 rules.append(RowRule(
                     name=f"{column.name}_not_numeric", description=f"'{column.name}' must be a {column.type} number",
-                    violated=raw.is_not_null() & _typed(raw, column.type, column.format).is_null(),
+                    violated=raw.is_not_null() & pl.col(column.clean_name).is_null() & ~nulled,
                     explain=pl.format("'{}' is not a number in '{}'", raw, pl.lit(column.name)),
                 ))
             elif column.type in ("date", "timestamp", "boolean"):
                 rules.append(RowRule(
                     name=f"{column.name}_unparseable",
                     description=f"'{column.name}' must be a {column.type}" + (f" like {column.format}" if column.format else ""),
-                    violated=raw.is_not_null() & _typed(raw, column.type, column.format).is_null(),
+                    violated=raw.is_not_null() & pl.col(column.clean_name).is_null() & ~nulled,
                     explain=pl.format("'{}' is not a {} in '{}'", raw, pl.lit(column.type), pl.lit(column.name)),
                 ))
         if self.daily:
@@ -437,10 +439,12 @@ class SourceDeclaration(dg.Model):
                     [pl.when(rule.violated).then(rule.clause) for _, rule in broken], separator="; ", ignore_nulls=True
                 ).replace("", None).alias(NULLED_VALUES),
                 *[
-                    pl.when(pl.any_horizontal([rule.violated.fill_null(False) for rule in rules]))
-                    .then(None).otherwise(pl.col(column)).alias(column)
+                    pl.any_horizontal([rule.violated.fill_null(False) for rule in rules]).alias(NULLED_PREFIX + column)
                     for column, rules in nullifying.items()
                 ],
+            ).with_columns(
+                pl.when(pl.col(NULLED_PREFIX + column)).then(None).otherwise(pl.col(column)).alias(column)
+                for column in nullifying
             )
         for derived in self.derived:
             if derived.from_hook:
@@ -475,7 +479,8 @@ class SourceDeclaration(dg.Model):
         # Dead letters (lines that could not be split into fields) are quarantined as they
         # are; every other rule, uniqueness included, judges the parsed rows only.
         dead = raw["parse_error"].is_not_null()
-        split = split_by_rules(self.typed(raw.filter(~dead), warehouse), self.row_rules())
+        parsed = raw.filter(~dead) if dead.any() else raw
+        split = split_by_rules(self.typed(parsed, warehouse), self.row_rules())
         valid = split.valid.select(table.column_names).cast(dict(table.columns))
         rejected = split.rejected.select(
             partition_date=pl.col("file_date"),

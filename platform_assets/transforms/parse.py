@@ -104,6 +104,30 @@ def _decode(data: bytes, source_file: str) -> tuple[str, dict[int, tuple[str, in
     return "\n".join(lines), bad
 
 
+def _every_line_has_the_header_shape(text: str, width: int) -> bool:
+    """Fast check (vectorised) that every data line is one record of ``width`` fields.
+
+    A line without quotes has exactly ``width - 1`` commas; a line with quotes is split by
+    the csv module on its own. False on a blank line, a quoted field spanning lines or any
+    doubt: the exact line-by-line scan (:func:`_scan`) then decides.
+    """
+    lines = pl.Series(text.split("\n")[1:], dtype=pl.String).str.strip_suffix("\r")
+    if lines.len() and lines[-1] == "":
+        lines = lines.head(-1)  # the file's final newline
+    quoted = lines.str.contains('"', literal=True)
+    plain = lines.filter(~quoted)
+    if not (plain.str.count_matches(",", literal=True) == width - 1).all() or (plain == "").any():
+        return False
+    for line in lines.filter(quoted):
+        try:
+            records = list(csv.reader([line], strict=True))
+        except csv.Error:
+            return False
+        if len(records) != 1 or len(records[0]) != width:
+            return False
+    return True
+
+
 def _judge(record: list[str] | None, width: int, error: csv.Error | None) -> tuple[str, str] | None:
     """(defect, detail) of one csv record, or None if it has the header's shape."""
     if error is not None:
@@ -207,11 +231,11 @@ def parse_landing_csv(
             f"{source_file}: header does not match the {source.name} contract; "
             f"missing {missing}, unexpected {unexpected}, header {header}"
         )
-    lines = io.StringIO(text).readlines()
-    good, dead, blank = _scan(lines, len(header), not_utf8)
-    if not dead and not blank:
-        frame, rows = _read(text, header, source, source_file), None
+    if not not_utf8 and _every_line_has_the_header_shape(text, len(header)):
+        frame, rows, dead = _read(text, header, source, source_file), None, []
     else:
+        lines = io.StringIO(text).readlines()
+        good, dead, blank = _scan(lines, len(header), not_utf8)
         body = "".join(lines[0:1] + [ln if ln.endswith("\n") else ln + "\n" for r, s, e in good for ln in lines[s:e]])
         frame, rows = _read(body, header, source, source_file), [r for r, _, _ in good]
     parsed = frame.select(

@@ -67,7 +67,7 @@ if not dbt_project.manifest_path.exists():
 class PartitionedModel:
     """A dbt model replaced per day (tag ``partitioned``): its relation and day column."""
 
-    relation: str  # e.g. "platform"."analytics"."fct_flights"
+    relation: str  # e.g. "analytics"."fct_flights"
     day_column: str  # the incremental unique_key, e.g. flight_date
 
 
@@ -79,9 +79,13 @@ def _model_relations(manifest_path: Path) -> tuple[dict[dg.AssetKey, str], dict[
         # tables only: counting a view's rows would run its query (a full scan), and it stores nothing
         if node["resource_type"] == "model" and node.get("relation_name") and node["config"].get("materialized") != "view":
             key = translator.get_asset_key(node)
-            relations[key] = node["relation_name"]
+            # schema.table only: the manifest's relation_name carries the database dbt parsed
+            # against, which need not be the one a run connects to (PostgreSQL refuses
+            # cross-database names)
+            relation = f'"{node["schema"]}"."{node["alias"]}"'
+            relations[key] = relation
             if "partitioned" in node.get("tags", []):
-                partitioned[key] = PartitionedModel(node["relation_name"], node["config"]["unique_key"])
+                partitioned[key] = PartitionedModel(relation, node["config"]["unique_key"])
     return relations, partitioned
 
 

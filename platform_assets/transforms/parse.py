@@ -141,17 +141,16 @@ def _judge(record: list[str] | None, width: int, error: csv.Error | None) -> tup
 
 def _scan(
     lines: list[str], width: int, not_utf8: dict[int, tuple[str, int]]
-) -> tuple[list[tuple[int, int, int]], list[DeadLetter], bool]:
+) -> tuple[list[tuple[int, int, int]], list[DeadLetter]]:
     """Split ``lines`` (header first) into records with strict CSV quoting.
 
     Returns the sound records as (data row, first line index, end line index), the dead
-    letters, and whether any blank line was skipped. A record that spans several lines
+    letters (blank lines are skipped). A record that spans several lines
     and is malformed is judged on its first line alone, and reading resumes after it, so
     one stray quote cannot swallow the rest of the file.
     """
     good: list[tuple[int, int, int]] = []
     dead: list[DeadLetter] = []
-    blank = False
     row, pos = 0, 1
     while pos < len(lines):
         reader = csv.reader(itertools.islice(lines, pos, None), strict=True)
@@ -171,8 +170,6 @@ def _scan(
                     row += 1
                     text, byte = not_utf8[start]
                     dead.append(DeadLetter(row, start + 1, text, "not_utf8", f"invalid byte at offset {byte} of the line"))
-                else:
-                    blank = True
                 start = end
                 continue
             defect = _judge(record, width, error)
@@ -193,7 +190,7 @@ def _scan(
             else:
                 dead.append(DeadLetter(row, start + 1, "".join(lines[start:end]).rstrip("\r\n"), *defect))
             start = end
-    return good, dead, blank
+    return good, dead
 
 
 def parse_landing_csv(
@@ -235,7 +232,7 @@ def parse_landing_csv(
         frame, rows, dead = _read(text, header, source, source_file), None, []
     else:
         lines = io.StringIO(text).readlines()
-        good, dead, blank = _scan(lines, len(header), not_utf8)
+        good, dead = _scan(lines, len(header), not_utf8)
         body = "".join(lines[0:1] + [ln if ln.endswith("\n") else ln + "\n" for r, s, e in good for ln in lines[s:e]])
         frame, rows = _read(body, header, source, source_file), [r for r, _, _ in good]
     parsed = frame.select(

@@ -25,7 +25,8 @@ from platform_assets.executor import platform_executor
 from platform_assets.partitions import daily_partitions
 from platform_assets.quality.checks import QUALITY_CHECKS
 from platform_assets.quality.freshness import FRESHNESS_CHECKS, FRESHNESS_SENSOR
-from platform_assets.resources import StorageResource, WarehouseResource
+from platform_assets.resources.storage import StorageResource
+from platform_assets.resources.warehouse import WarehouseResource
 
 
 def env_or_default(name: str, default: str) -> str | dg.EnvVar:

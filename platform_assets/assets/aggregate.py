@@ -7,6 +7,7 @@ from platform_assets.assets.common import (
     OWNERS,
     TRANSIENT_RETRY,
     add_partition_metadata,
+    add_run_metadata,
     day_counts,
     preview,
     table_metadata,
@@ -88,14 +89,16 @@ def flight_daily_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse
     cost.measure_tables(warehouse, [FLIGHT_DAILY_METRICS.qualified_name])
     empty = {"dagster/row_count": 0, "rows_out": 0, "rows_in": 0}
     add_partition_metadata(context, {day: per_day.get(day, empty) for day in window_dates(context)})
+    add_run_metadata(context, {
+        "preview": preview(sample[0] if sample else pl.DataFrame()),
+        **cost.metadata(),
+        "dagster/column_lineage": COLUMN_LINEAGE,
+    })
     return dg.MaterializeResult(
         metadata={
             **window_metadata(context, totals["rows_out"]),
             "window_rows_in": totals["rows_in"],
             "chunks": len(chunks),
-            "preview": preview(sample[0] if sample else pl.DataFrame()),
-            **cost.metadata(),
-            "dagster/column_lineage": COLUMN_LINEAGE,
         }
     )
 

@@ -16,6 +16,7 @@ import polars as pl
 from platform_assets.assets.common import (
     TRANSIENT_RETRY,
     add_partition_metadata,
+    add_run_metadata,
     day_counts,
     preview,
     rule_counts,
@@ -103,12 +104,13 @@ def _write_in_chunks(
     warehouse: WarehouseResource,
     lake: StorageResource,
     declared: SourceDeclaration,
-) -> dict[str, object]:
+) -> tuple[dict[str, object], dg.MetadataValue]:
     """Clean the run's window chunk by chunk (whole days, :mod:`platform_assets.chunking`) in one transaction.
 
     Each chunk's raw parquet files are read, cleaned and loaded before the next is read,
     so memory is bounded by the chunk; the window of ``clean.<table>`` and
-    ``quarantine.<table>`` is still replaced atomically. Returns the materialization metadata.
+    ``quarantine.<table>`` is still replaced atomically. Returns the materialization
+    metadata shared by the window's partitions, and a preview of the clean rows.
 
     Raises:
         dg.Failure: a day's raw file is missing from the lake (not retried).
@@ -165,8 +167,7 @@ def _write_in_chunks(
         "window_rows_replaced": replaced[clean_spec.qualified_name],
         "quarantine_table": quarantine_spec.qualified_name,
         "chunks": len(chunks),
-        "preview": preview(sample[0] if sample else pl.DataFrame()),
-    }
+    }, preview(sample[0] if sample else pl.DataFrame())
 
 
 def _asset_description(declared: SourceDeclaration, spec) -> str:
@@ -203,13 +204,14 @@ def _daily_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, lake: StorageResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         with measure_step() as cost:
-            metadata = _write_in_chunks(context, warehouse, lake, declared)
+            metadata, sample = _write_in_chunks(context, warehouse, lake, declared)
         cost.rows_read = metadata["window_rows_in"]
         cost.rows_written = cost.rows_read  # every row lands in the clean or the quarantine table
         cost.measure_tables(warehouse, [spec.qualified_name, declared.quarantine_spec().qualified_name])
-        return dg.MaterializeResult(
-            metadata={**metadata, **cost.metadata(), "dagster/column_lineage": column_lineage(declared)}
-        )
+        add_run_metadata(context, {
+            "preview": sample, **cost.metadata(), "dagster/column_lineage": column_lineage(declared),
+        })
+        return dg.MaterializeResult(metadata=metadata)
 
     return _asset
 

@@ -80,6 +80,24 @@ def add_partition_metadata(
         context.add_asset_metadata(dict(metadata), asset_key=asset_key, partition_key=day.isoformat())
 
 
+def add_run_metadata(
+    context: dg.AssetExecutionContext,
+    metadata: Mapping[str, Any],
+    asset_key: dg.AssetKey | str | None = None,
+) -> None:
+    """Attach what describes the whole run, not a day, to the window's newest partition only.
+
+    A preview, the column lineage and the step's ``cost/*`` figures are facts of the run;
+    copied into each of a year's 365 materializations they were most of the bytes Dagster
+    serialised and stored for the run (16 KB per ``clean_flights`` event, 32 MB a year).
+    On the newest partition they sit on the asset's latest materialization, where the UI's
+    asset page, ``platform-assets lineage`` and ``platform-assets costs`` read them; every
+    partition keeps its own figures and the ``partition_window`` naming its run.
+    """
+    newest = window_dates(context)[-1].isoformat()
+    context.add_asset_metadata(dict(metadata), asset_key=asset_key, partition_key=newest)
+
+
 def day_counts(frame: pl.DataFrame, column: str) -> dict[dt.date, int]:
     """Rows of ``frame`` per value of the date column ``column``."""
     if frame.height == 0:

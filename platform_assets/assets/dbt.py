@@ -39,7 +39,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from packaging import version
 from pydantic import Field
 
-from platform_assets.assets.common import OWNERS, TRANSIENT_RETRY, add_partition_metadata, window_bounds
+from platform_assets.assets.common import OWNERS, TRANSIENT_RETRY, add_partition_metadata, add_run_metadata, window_bounds
 from platform_assets.observability.step_cost import measure_step, process_tree_cpu_seconds
 from platform_assets.partitions import daily_partitions
 from platform_assets.paths import PROJECT_ROOT
@@ -275,7 +275,7 @@ def _with_model_figures(context, warehouse: WarehouseResource, events, cost, fir
                 per_day = model_day_counts(warehouse, PARTITIONED_MODELS[key], first, last)
                 figures["cost/rows_written"] = sum(d["dagster/row_count"] for d in per_day.values())
                 add_partition_metadata(context, per_day, key)
-            context.add_asset_metadata(figures, asset_key=key)
+            add_run_metadata(context, figures, key)  # the step's costs: a fact of the run, not of each day
         yield event
 
 

@@ -12,6 +12,7 @@ import polars as pl
 from platform_assets.assets.common import (
     TRANSIENT_RETRY,
     add_partition_metadata,
+    add_run_metadata,
     preview,
     window_dates,
     window_metadata,
@@ -122,6 +123,9 @@ def _daily_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         cost.rows_read = cost.rows_written = rows
         cost.bytes_written = bytes_written
         add_partition_metadata(context, per_day)
+        add_run_metadata(context, {
+            "preview": preview(sample if sample is not None else empty_raw_frame(source)), **cost.metadata(),
+        })
         return dg.MaterializeResult(
             metadata={
                 **window_metadata(context, rows),
@@ -129,8 +133,6 @@ def _daily_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
                 "missing_drops": dg.MetadataValue.json([str(d) for d in missing]),
                 "window_bytes_written": bytes_written,
                 "lake_path": lake.uri(f"raw/{source.folder}/"),
-                "preview": preview(sample if sample is not None else empty_raw_frame(source)),
-                **cost.metadata(),
             }
         )
 

@@ -87,6 +87,22 @@ def test_each_partition_of_a_ranged_run_carries_its_own_figures(january, warehou
         assert m.metadata["window_rows_out"].value == sum(clean.values())
 
 
+def test_run_level_figures_sit_on_the_newest_partition_of_the_window(january):
+    """A preview, column lineage and step costs describe the run: one copy, on the window's last day."""
+    newest = JANUARY[1].isoformat()
+    run_level = {
+        "raw_flights": {"preview", "cost/wall_s"},
+        "clean_flights": {"preview", "cost/wall_s", "dagster/column_lineage"},
+        "flight_daily_metrics": {"preview", "cost/wall_s", "dagster/column_lineage"},
+        "fct_flights": {"cost/wall_s"},
+    }
+    for asset, keys in run_level.items():
+        events = _materializations(january, asset)
+        assert len(events) == 31
+        for key in keys:
+            assert [m.partition for m in events if key in m.metadata] == [newest], (asset, key)
+
+
 def test_month_reconciles_with_landing_files(january, warehouse, landing):
     assert january.success
     assert failed_error_checks(january) == []

@@ -21,8 +21,11 @@ from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.ui
 
-#: The day whose row count and column lineage are checked (inside the materialized month).
+#: The day whose row count is checked (inside the materialized month).
 DAY = "2013-01-15"
+#: Where column lineage is read: run-level metadata (column lineage, preview, costs) sits on
+#: the newest partition of each run's window, the month's last day (also the backfill's).
+LINEAGE_DAY = "2013-01-31"
 #: The range backfilled from the UI (inside the month, apart from DAY).
 BACKFILL = ("2013-01-30", "2013-01-31")
 #: Dagster's code location name for the project (workspace.yaml).
@@ -193,16 +196,16 @@ def test_a_partition_range_backfill_launched_from_the_ui_runs_as_one_run(page: P
 
 
 def _column_lineage_in_ui(page: Page, asset: str) -> list[dict]:
-    """The ``dagster/column_lineage`` entry of ``asset``'s materialization of DAY, as the UI shows it.
+    """The ``dagster/column_lineage`` entry of ``asset``'s materialization of LINEAGE_DAY, as the UI shows it.
 
     Dagster's OSS UI has no column-lineage graph (a Dagster+ feature); it shows the metadata
-    with each materialization: partition ``DAY`` -> "View all historical events" -> the
+    with each materialization: partition ``LINEAGE_DAY`` -> "View all historical events" -> the
     event's metadata -> dagster/column_lineage [Show JSON].
     """
-    page.goto(f"/assets/{asset}?view=partitions&partition={DAY}")
+    page.goto(f"/assets/{asset}?view=partitions&partition={LINEAGE_DAY}")
     page.get_by_role("button", name=re.compile(r"^View all historical events")).click()
     events = page.get_by_role("dialog")
-    expect(events.get_by_text(f"Historical events for {DAY}")).to_be_visible()
+    expect(events.get_by_text(f"Historical events for {LINEAGE_DAY}")).to_be_visible()
     events.get_by_role("row").filter(has_text="Materialization").first.get_by_role("button").first.click()
     entry = events.get_by_role("row").filter(has=page.get_by_role("cell", name="dagster/column_lineage", exact=True))
     expect(entry.last).to_be_visible()

@@ -20,7 +20,7 @@ from typing import Protocol
 import dagster as dg
 import polars as pl
 from dagster_aws.s3 import S3Resource
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from platform_assets.paths import resolve
 
@@ -104,11 +104,20 @@ class StorageResource(dg.ConfigurableResource):
         description="S3 client settings for s3:// roots; by default from the standard AWS environment variables",
     )
 
+    # One backend per resource instance: building a boto3 client takes ~150 ms, and a ranged
+    # run makes thousands of storage calls (a year of raw files is read, checked and written).
+    _backend_instance: Backend | None = PrivateAttr(default=None)
+
     @property
     def is_s3(self) -> bool:
         return self.url.startswith("s3://")
 
     def _backend(self) -> Backend:
+        if self._backend_instance is None:
+            self._backend_instance = self._new_backend()
+        return self._backend_instance
+
+    def _new_backend(self) -> Backend:
         if self.is_s3:
             from platform_assets.resources.storage_s3 import S3Backend
 

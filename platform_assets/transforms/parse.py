@@ -267,6 +267,9 @@ def parse_landing_csv(
     return pl.concat([parsed, letters]).sort("source_row")
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def _utc_literal(moment: dt.datetime) -> pl.Expr:
     """``moment`` (timezone-aware) as a UTC timestamp literal.
 
@@ -275,9 +278,6 @@ def _utc_literal(moment: dt.datetime) -> pl.Expr:
     """
     micros = (moment - _EPOCH) // dt.timedelta(microseconds=1)
     return pl.lit(micros, pl.Int64).cast(UTC_TIMESTAMP)
-
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _read(text: str, header: list[str], source: SourceSpec, source_file: str) -> pl.DataFrame:

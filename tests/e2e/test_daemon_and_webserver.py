@@ -10,13 +10,11 @@ coordinator), against their own embedded PostgreSQL server.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,6 +24,7 @@ import pytest
 from platform_assets.resources.embedded_postgres import embedded_warehouse_url, ensure_database, stop_embedded_server
 from platform_assets.resources.storage import StorageResource
 from platform_assets.sources.nycflights13 import publish_sample
+from tests import webserver
 from tests.processes import stop_process_tree
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,22 +84,13 @@ def deployment(tmp_path_factory):
                          start_new_session=True),
     ]
 
+    base_url = f"http://127.0.0.1:{port}"
+
     def graphql(query: str, variables: dict | None = None) -> dict:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            body = json.loads(response.read())
-        assert "errors" not in body, body
-        return body["data"]
+        return webserver.graphql(base_url, query, variables)
 
     def server_up():
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5) as r:
-                return r.status == 200
-        except OSError:
-            return False
+        return webserver.serving(base_url)
 
     class Deployment:
         pass

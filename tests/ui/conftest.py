@@ -20,7 +20,6 @@ asserts that no process with the tag is left.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -28,7 +27,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +36,7 @@ import pytest
 
 from platform_assets.resources.embedded_postgres import embedded_warehouse_url, ensure_database, stop_embedded_server
 from platform_assets.resources.storage import StorageResource
+from tests import webserver
 from platform_assets.sources.nycflights13 import publish_sample
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,14 +204,7 @@ class DagsterDev:
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:
         """Dagster's GraphQL API (what the UI itself reads), for cross-checks beside the page."""
-        request = urllib.request.Request(
-            f"{self.url}/graphql", data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            body = json.loads(response.read())
-        assert "errors" not in body, body
-        return body["data"]
+        return webserver.graphql(self.url, query, variables)
 
 
 def _stop_group(proc: subprocess.Popen) -> dict[int, str]:
@@ -267,11 +259,7 @@ def dagster_dev(platform) -> DagsterDev:
         def serving() -> bool:
             if proc.poll() is not None:
                 pytest.fail(f"dagster dev exited with {proc.returncode}\n{_tail(log)}")
-            try:
-                with urllib.request.urlopen(f"{url}/server_info", timeout=5) as response:
-                    return response.status == 200
-            except OSError:
-                return False
+            return webserver.serving(url)
 
         wait_for("the webserver of dagster dev", serving, STARTUP_TIMEOUT_S, log=log)
 

@@ -87,6 +87,8 @@ def _handwritten() -> dg.Definitions:
                 # dbt models' column schemas and lineage: opt-in, it adds ~5 s to a year's run
                 # (adapter start, schema queries, sqlglot; benchmarks/results/issue11.md)
                 fetch_metadata=os.getenv("PLATFORM_DBT_COLUMN_METADATA", "0") == "1",
+                # dbt in the step's process (~2 s less per run); 0 starts a dbt subprocess as dagster-dbt does
+                in_process=os.getenv("PLATFORM_DBT_IN_PROCESS", "1") != "0",
             ),
         },
     )

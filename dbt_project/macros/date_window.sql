@@ -22,14 +22,3 @@
 {% macro date_window(column_name) -%}
     {{ column_name }} between '{{ window_bound("min_date") }}'::date and '{{ window_bound("max_date") }}'::date
 {%- endmacro %}
-
-{#
-    Pre-hook for the partitioned incremental models: delete the whole window first, so a
-    date that has no rows any more is emptied too (delete+insert alone only replaces the
-    dates present in the new rows). Runs in the model's transaction.
-#}
-{% macro delete_window(column_name='flight_date') -%}
-    {% if is_incremental() %}
-    delete from {{ this }} where {{ date_window(column_name) }}
-    {% endif %}
-{%- endmacro %}

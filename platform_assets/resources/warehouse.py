@@ -104,6 +104,16 @@ class WarehouseResource(dg.ConfigurableResource):
         held at a time. If producing a batch raises, the transaction rolls back and the
         previous content stays.
 
+        One writer per table at a time (``SHARE ROW EXCLUSIVE``; readers are not blocked).
+        When the window holds at least half of a table's rows (a backfill), the table is
+        bulk-loaded: emptied with ``TRUNCATE`` if the window is all of it, its indexes
+        (the grain's primary key) dropped before the ``COPY`` and built again after it, in
+        the same transaction. Building an index once is several times cheaper than
+        maintaining it row by row against the deleted rows' entries (measured on 3.4 M
+        flights: 17 s → 7 s). Readers of that table wait for the commit instead of seeing
+        the previous rows meanwhile; a duplicate grain key still fails the write (when the
+        key is rebuilt) and rolls everything back.
+
         Returns:
             rows deleted per ``schema.table``.
 
@@ -112,17 +122,22 @@ class WarehouseResource(dg.ConfigurableResource):
             RuntimeError: an existing table's columns differ from its spec.
         """
         deleted: dict[str, int] = {}
+        rebuild: list[sql.Composed] = []
         with self.connect() as conn:
             with conn.cursor() as cur:
                 for target in targets:
                     _ensure_table(cur, target.spec)
                 for target in targets:
-                    deleted[target.spec.qualified_name] = _delete_window(cur, target)
+                    deleted[target.spec.qualified_name], bulk = _clear_window(cur, target)
+                    if bulk:
+                        rebuild += _drop_indexes(cur, target.spec)
                 for frames in batches:
                     if len(frames) != len(targets):
                         raise ValueError(f"a batch has {len(frames)} frames for {len(targets)} tables")
                     for target, frame in zip(targets, frames):
                         _copy_frame(cur, target.spec, frame)
+                for statement in rebuild:
+                    cur.execute(statement)
         return deleted
 
     def rows_per_day(self, spec: TableSpec, window: tuple[dt.date, dt.date]) -> dict[dt.date, int]:
@@ -194,17 +209,61 @@ def _ensure_table(cur: psycopg.Cursor, spec: TableSpec) -> None:
         )
 
 
-def _delete_window(cur: psycopg.Cursor, write: TableWindow) -> int:
+def _clear_window(cur: psycopg.Cursor, write: TableWindow) -> tuple[int, bool]:
+    """Remove the rows of ``write``'s window; returns (rows removed, whether to bulk-load).
+
+    Bulk-load when the window held at least half of the table's rows. Holds the table in
+    ``SHARE ROW EXCLUSIVE`` mode until the commit, so no other writer can add rows between
+    the count and a ``TRUNCATE``.
+    """
+    table = write.spec.identifier
+    cur.execute(sql.SQL("lock table {} in share row exclusive mode").format(table))
     if write.window is None:
-        cur.execute(sql.SQL("delete from {}").format(write.spec.identifier))
+        cur.execute(sql.SQL("select count(*), count(*) from {}").format(table))
     else:
         cur.execute(
-            sql.SQL("delete from {} where {} between %s and %s").format(
-                write.spec.identifier, sql.Identifier(write.spec.window_column)
+            sql.SQL("select count(*) filter (where {} between %s and %s), count(*) from {}").format(
+                sql.Identifier(write.spec.window_column), table
             ),
             write.window,
         )
-    return cur.rowcount
+    inside, total = cur.fetchone()
+    if inside == total:
+        # the window is the whole table: no dead rows left behind for vacuum to clean up
+        cur.execute(sql.SQL("truncate {}").format(table))
+    else:
+        cur.execute(
+            sql.SQL("delete from {} where {} between %s and %s").format(table, sql.Identifier(write.spec.window_column)),
+            write.window,
+        )
+    return inside, inside >= total - inside
+
+
+def _drop_indexes(cur: psycopg.Cursor, spec: TableSpec) -> list[sql.Composed]:
+    """Drop the table's indexes and constraints backed by one; returns the statements that recreate them."""
+    cur.execute(
+        "select c.conname, pg_get_constraintdef(c.oid) from pg_constraint c "
+        "where c.conrelid = %s::regclass and c.contype in ('p', 'u') order by c.conname",
+        (spec.qualified_name,),
+    )
+    constraints = cur.fetchall()
+    cur.execute(
+        "select pg_get_indexdef(i.indexrelid), i.indexrelid::regclass::text from pg_index i "
+        "where i.indrelid = %s::regclass and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)",
+        (spec.qualified_name,),
+    )
+    indexes = cur.fetchall()
+    recreate = []
+    for name, definition in constraints:
+        cur.execute(sql.SQL("alter table {} drop constraint {}").format(spec.identifier, sql.Identifier(name)))
+        # definition comes from pg_get_constraintdef, e.g. PRIMARY KEY (flight_id)
+        recreate.append(sql.SQL("alter table {} add constraint {} {}").format(
+            spec.identifier, sql.Identifier(name), sql.SQL(definition)
+        ))
+    for definition, name in indexes:
+        cur.execute(sql.SQL("drop index {}").format(sql.SQL(name)))  # regclass text: already quoted
+        recreate.append(sql.SQL(definition))
+    return recreate
 
 
 def _copy_frame(cur: psycopg.Cursor, spec: TableSpec, frame: pl.DataFrame) -> None:

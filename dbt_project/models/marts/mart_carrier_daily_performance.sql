@@ -11,7 +11,8 @@
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['flight_date']}],
         tags=['partitioned'],
-        pre_hook="{{ delete_window('flight_date') }}",
+        pre_hook="{{ clear_window('flight_date') }}",
+        post_hook="{{ rebuild_window_indexes() }}",
     )
 }}
 

@@ -223,6 +223,20 @@ def keep_partial_parse(run_target: Path, state: Path) -> None:
     os.close(fd)
     os.replace(produced, tmp)
     os.replace(tmp, state)
+    _prune_states(state.parent, keep=state)
+
+
+#: Partial-parse states kept (the connections used most recently); each is ~0.7 MB, and test
+#: sessions, each on its own temporary server, would otherwise add one per session forever.
+KEPT_STATES = 8
+
+
+def _prune_states(folder: Path, keep: Path) -> None:
+    """Remove all but the :data:`KEPT_STATES` most recently written states (never ``keep``)."""
+    states = sorted(folder.glob("*.msgpack"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in states[KEPT_STATES:]:
+        if old != keep:
+            old.unlink(missing_ok=True)
 
 
 @dbt_assets(
@@ -250,10 +264,13 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     with process_env(env), tempfile.TemporaryDirectory(dir=project_target, prefix="run-") as target:
         seed_partial_parse(Path(target), state)
         with measure_step() as cost:
-            # --no-write-json: the target folder is removed after the run, so dbt's JSON artifacts
-            # (manifest.json, run_results.json) were written for nobody (~0.4 s of a standalone
-            # day's `dbt build`; within the noise of a whole run). Partial-parse state is still kept.
-            stream = dbt.cli(["build", "--no-write-json"], context=context, target_path=Path(target)).stream()
+            # --no-write-json, --log-level-file none: the target folder (and dbt's log path, which
+            # dagster-dbt points at it) is removed after the run, so dbt's JSON artifacts and its
+            # debug log were written for nobody (~0.4 s each of a standalone day's `dbt build`).
+            # dbt's events still reach the step's logs; partial-parse state is still kept.
+            stream = dbt.cli(
+                ["build", "--no-write-json", "--log-level-file", "none"], context=context, target_path=Path(target)
+            ).stream()
             if getattr(dbt, "fetch_metadata", False):
                 # column schemas and column lineage (sqlglot over the compiled SQL) for every model
                 stream = stream.fetch_column_metadata(with_column_lineage=True)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from platform_assets.assets.dbt import PARTIAL_PARSE_FILE, keep_partial_parse, partial_parse_state, seed_partial_parse
+import os
+
+from platform_assets.assets.dbt import (
+    KEPT_STATES,
+    PARTIAL_PARSE_FILE,
+    keep_partial_parse,
+    partial_parse_state,
+    seed_partial_parse,
+)
 
 EMBEDDED = {"PLATFORM_PGHOST": "/x/.platform/pgdata", "PLATFORM_PGPORT": "5432", "PLATFORM_PGUSER": "postgres",
             "PLATFORM_PGDATABASE": "warehouse", "PLATFORM_PGPASSWORD": ""}
@@ -28,3 +36,18 @@ def test_the_state_an_invocation_wrote_seeds_the_next_one(tmp_path):
     assert (second / PARTIAL_PARSE_FILE).read_bytes() == b"parsed once"
     keep_partial_parse(tmp_path / "run-without-parse", state)  # dbt wrote nothing: the kept state stays
     assert state.read_bytes() == b"parsed once"
+
+
+def test_only_the_most_recently_used_connections_keep_a_state(tmp_path):
+    target = tmp_path / "target"
+    states = []
+    for i in range(KEPT_STATES + 3):  # e.g. one test session after another, each on its own server
+        state = partial_parse_state(target, {**EMBEDDED, "PLATFORM_PGHOST": f"/tmp/session-{i}/pgdata"})
+        run = tmp_path / f"run-{i}"
+        run.mkdir()
+        (run / PARTIAL_PARSE_FILE).write_bytes(f"state {i}".encode())
+        keep_partial_parse(run, state)
+        os.utime(state, (1_000_000 + i, 1_000_000 + i))  # distinct, ordered write times
+        states.append(state)
+    kept = {p.name for p in (target / "partial_parse").glob("*.msgpack")}
+    assert kept == {s.name for s in states[-KEPT_STATES:]}

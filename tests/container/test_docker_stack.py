@@ -78,14 +78,19 @@ def _expected_flights(first: dt.date, last: dt.date) -> int:
     return days.filter(pl.col("d").is_between(first, last)).height
 
 
+def _compose() -> tuple[list[str], dict[str, str]]:
+    """The compose command for the test stack and the environment its file is read with."""
+    env = {**os.environ, "DOCKER_GID": str(os.stat("/var/run/docker.sock").st_gid),
+           "PLATFORM_PG_PORT": str(PG_PORT), "PLATFORM_UI_PORT": str(UI_PORT)}
+    return [*_compose_cmd(), "-p", PROJECT, "-f", str(ROOT / "docker-compose.yml")], env
+
+
 @pytest.fixture(scope="module")
 def stack():
     assert subprocess.run(["docker", "info"], capture_output=True).returncode == 0, (
         "no Docker engine: `make container-test` needs dockerd running (.ci/run installs and starts it)"
     )
-    compose = [*_compose_cmd(), "-p", PROJECT, "-f", str(ROOT / "docker-compose.yml")]
-    env = {**os.environ, "DOCKER_GID": str(os.stat("/var/run/docker.sock").st_gid),
-           "PLATFORM_PG_PORT": str(PG_PORT), "PLATFORM_UI_PORT": str(UI_PORT)}
+    compose, env = _compose()
     _remove_run_containers()
     subprocess.run([*compose, "down", "-v"], env=env, capture_output=True)
     # The drops, published into the stack's data volume by the image itself.
@@ -197,12 +202,28 @@ def test_a_killed_run_container_is_retried_to_the_same_warehouse_contents(stack)
                  ... on Runs { results { runId } } } }""" % run_id
         )["runsOrError"]["results"]
         retry_id = runs[0]["runId"] if runs else None
-        assert retry_id or time.monotonic() < deadline, "no retry of the killed run"
+        assert retry_id or time.monotonic() < deadline, _why_no_retry(stack, run_id)
         time.sleep(1)
     retried = _wait(stack, retry_id, {"SUCCESS"})
     assert _container_of(retried)["Id"] != _container_of(failed)["Id"]
     expected = _expected_flights(first, last)
     assert _warehouse_week(first, last) == (expected, expected)
+
+
+def _why_no_retry(client: DagsterGraphQLClient, run_id: str) -> str:
+    """What Dagster recorded about the killed run and what the daemon logged, for the failure message."""
+    events = client._execute(
+        """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {
+             __typename ... on MessageEvent { message } } } } }""",
+        {"id": run_id},
+    )["logsForRun"]["events"]
+    tags = _run(client, run_id)["tags"]
+    compose, env = _compose()
+    daemon = subprocess.run([*compose, "logs", "--no-color", "--tail=80", "daemon"], env=env,
+                            capture_output=True, text=True).stdout
+    lines = [f"{e['__typename']}: {e.get('message', '')[:300]}" for e in events[-15:]]
+    return "no retry of the killed run\ntags: {}\nlast events:\n{}\ndaemon log:\n{}".format(
+        {k: v for k, v in tags.items() if k.startswith("dagster/")}, "\n".join(lines), daemon[-6000:])
 
 
 def _wait_for_step(run: dict, step: str, timeout: float = 300) -> None:

@@ -176,6 +176,7 @@ def test_a_ranged_run_runs_in_its_own_container_and_reaches_the_marts(stack):
     assert container["Config"]["Image"] == "platform-assets:latest"
     assert container["HostConfig"]["NetworkMode"] == "host"
     assert container["Config"]["User"] == "platform"
+    assert container["Config"]["Healthcheck"]["Test"] == ["NONE"]  # no code-server probe beside the run
     expected = _expected_flights(first, last)
     assert _warehouse_week(first, last) == (expected, expected)
     FIGURES["launch_latency_s"] = round(running["startTime"] - running["creationTime"], 1)

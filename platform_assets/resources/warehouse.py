@@ -1,4 +1,9 @@
-"""The PostgreSQL warehouse: connection, table DDL and transactional, COPY-based window replaces."""
+"""The PostgreSQL warehouse: connection, table DDL and transactional, COPY-based window replaces.
+
+Bulk rows travel as Arrow through ADBC's PostgreSQL driver (binary ``COPY``, no text
+formatting or parsing on either side): window writes with ``adbc_ingest`` and window reads
+with ``fetch_arrow``. Small queries and DDL outside a write go through psycopg.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import adbc_driver_postgresql.dbapi as adbc
 import dagster as dg
 import polars as pl
 import psycopg
@@ -62,6 +68,19 @@ class WarehouseResource(dg.ConfigurableResource):
         """A psycopg connection; the block runs in one transaction committed on success."""
         with psycopg.connect(self.get_url()) as conn:
             yield conn
+
+    @contextlib.contextmanager
+    def connect_arrow(self) -> Iterator[adbc.Connection]:
+        """An ADBC connection; the block runs in one transaction committed on success and
+        rolled back if it raises (or, if the process dies, by the server)."""
+        with adbc.connect(self.get_url()) as conn:
+            try:
+                yield conn
+            except BaseException:
+                with contextlib.suppress(adbc.Error):  # a dead connection rolls back on the server anyway
+                    conn.rollback()
+                raise
+            conn.commit()
 
     def dbt_env(self) -> dict[str, str]:
         """Connection settings as the ``PLATFORM_PG*`` variables ``dbt_project/profiles.yml`` reads."""
@@ -123,21 +142,21 @@ class WarehouseResource(dg.ConfigurableResource):
         """
         deleted: dict[str, int] = {}
         rebuild: list[sql.Composed] = []
-        with self.connect() as conn:
-            with conn.cursor() as cur:
-                for target in targets:
-                    _ensure_table(cur, target.spec)
-                for target in targets:
-                    deleted[target.spec.qualified_name], bulk = _clear_window(cur, target)
-                    if bulk:
-                        rebuild += _drop_indexes(cur, target.spec)
-                for frames in batches:
-                    if len(frames) != len(targets):
-                        raise ValueError(f"a batch has {len(frames)} frames for {len(targets)} tables")
-                    for target, frame in zip(targets, frames):
-                        _copy_frame(cur, target.spec, frame)
-                for statement in rebuild:
-                    cur.execute(statement)
+        with self.connect_arrow() as conn, conn.cursor() as cursor:
+            cur = _Statements(cursor)
+            for target in targets:
+                _ensure_table(cur, target.spec)
+            for target in targets:
+                deleted[target.spec.qualified_name], bulk = _clear_window(cur, target)
+                if bulk:
+                    rebuild += _drop_indexes(cur, target.spec)
+            for frames in batches:
+                if len(frames) != len(targets):
+                    raise ValueError(f"a batch has {len(frames)} frames for {len(targets)} tables")
+                for target, frame in zip(targets, frames):
+                    _copy_frame(cursor, target.spec, frame)
+            for statement in rebuild:
+                cur.execute(statement)
         return deleted
 
     def rows_per_day(self, spec: TableSpec, window: tuple[dt.date, dt.date]) -> dict[dt.date, int]:
@@ -180,17 +199,34 @@ def _table_exists(cur: psycopg.Cursor, spec: TableSpec) -> bool:
     return cur.fetchone()[0]
 
 
-def _ensure_table(cur: psycopg.Cursor, spec: TableSpec) -> None:
+class _Statements:
+    """The SQL of one write transaction on an ADBC cursor.
+
+    Statements are composed with psycopg's ``sql`` module (identifiers and literals quoted
+    on the client, so no placeholders reach the driver); result rows come back through
+    Arrow as tuples.
+    """
+
+    def __init__(self, cursor: adbc.Cursor):
+        self._cursor = cursor
+
+    def execute(self, statement: sql.Composable) -> None:
+        self._cursor.execute(statement.as_string())
+
+    def rows(self, query: sql.Composable) -> list[tuple]:
+        self._cursor.execute(query.as_string())
+        return pl.DataFrame(self._cursor.fetch_arrow()).rows()
+
+
+def _ensure_table(cur: _Statements, spec: TableSpec) -> None:
     # Serialise DDL across concurrent steps: CREATE ... IF NOT EXISTS still races in PostgreSQL.
-    cur.execute("select pg_advisory_xact_lock(%s)", (zlib.crc32(spec.qualified_name.encode()),))
+    cur.rows(sql.SQL("select 1 from pg_advisory_xact_lock({})").format(zlib.crc32(spec.qualified_name.encode())))
     cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(spec.schema)))
     cur.execute(spec.create_table_sql())
-    cur.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = %s and table_name = %s order by ordinal_position",
-        (spec.schema, spec.name),
-    )
-    actual = [(name, data_type) for name, data_type in cur.fetchall()]
+    actual = cur.rows(sql.SQL(
+        "select column_name::text, data_type::text from information_schema.columns "
+        "where table_schema = {} and table_name = {} order by ordinal_position"
+    ).format(spec.schema, spec.name))
     expected = [(name, spec.information_schema_type(name)) for name in spec.column_names]
     added = expected[len(actual):]
     required = set(spec.grain) | set(spec.not_null)
@@ -209,7 +245,7 @@ def _ensure_table(cur: psycopg.Cursor, spec: TableSpec) -> None:
         )
 
 
-def _clear_window(cur: psycopg.Cursor, write: TableWindow) -> tuple[int, bool]:
+def _clear_window(cur: _Statements, write: TableWindow) -> tuple[int, bool]:
     """Remove the rows of ``write``'s window; returns (rows removed, whether to bulk-load).
 
     Bulk-load when the window held at least half of the table's rows. Holds the table in
@@ -218,41 +254,32 @@ def _clear_window(cur: psycopg.Cursor, write: TableWindow) -> tuple[int, bool]:
     """
     table = write.spec.identifier
     cur.execute(sql.SQL("lock table {} in share row exclusive mode").format(table))
-    if write.window is None:
-        cur.execute(sql.SQL("select count(*), count(*) from {}").format(table))
-    else:
-        cur.execute(
-            sql.SQL("select count(*) filter (where {} between %s and %s), count(*) from {}").format(
-                sql.Identifier(write.spec.window_column), table
-            ),
-            write.window,
+    inside_window = sql.SQL("true")
+    if write.window is not None:
+        inside_window = sql.SQL("{} between {} and {}").format(
+            sql.Identifier(write.spec.window_column), write.window[0], write.window[1]
         )
-    inside, total = cur.fetchone()
+    [(inside, total)] = cur.rows(
+        sql.SQL("select count(*) filter (where {}) as inside, count(*) as total from {}").format(inside_window, table)
+    )
     if inside == total:
         # the window is the whole table: no dead rows left behind for vacuum to clean up
         cur.execute(sql.SQL("truncate {}").format(table))
     else:
-        cur.execute(
-            sql.SQL("delete from {} where {} between %s and %s").format(table, sql.Identifier(write.spec.window_column)),
-            write.window,
-        )
+        cur.execute(sql.SQL("delete from {} where {}").format(table, inside_window))
     return inside, inside >= total - inside
 
 
-def _drop_indexes(cur: psycopg.Cursor, spec: TableSpec) -> list[sql.Composed]:
+def _drop_indexes(cur: _Statements, spec: TableSpec) -> list[sql.Composed]:
     """Drop the table's indexes and constraints backed by one; returns the statements that recreate them."""
-    cur.execute(
-        "select c.conname, pg_get_constraintdef(c.oid) from pg_constraint c "
-        "where c.conrelid = %s::regclass and c.contype in ('p', 'u') order by c.conname",
-        (spec.qualified_name,),
-    )
-    constraints = cur.fetchall()
-    cur.execute(
+    constraints = cur.rows(sql.SQL(
+        "select c.conname::text, pg_get_constraintdef(c.oid) from pg_constraint c "
+        "where c.conrelid = {}::regclass and c.contype in ('p', 'u') order by c.conname"
+    ).format(spec.qualified_name))
+    indexes = cur.rows(sql.SQL(
         "select pg_get_indexdef(i.indexrelid), i.indexrelid::regclass::text from pg_index i "
-        "where i.indrelid = %s::regclass and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)",
-        (spec.qualified_name,),
-    )
-    indexes = cur.fetchall()
+        "where i.indrelid = {}::regclass and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)"
+    ).format(spec.qualified_name))
     recreate = []
     for name, definition in constraints:
         cur.execute(sql.SQL("alter table {} drop constraint {}").format(spec.identifier, sql.Identifier(name)))
@@ -266,19 +293,16 @@ def _drop_indexes(cur: psycopg.Cursor, spec: TableSpec) -> list[sql.Composed]:
     return recreate
 
 
-def _copy_frame(cur: psycopg.Cursor, spec: TableSpec, frame: pl.DataFrame) -> None:
+def _copy_frame(cursor: adbc.Cursor, spec: TableSpec, frame: pl.DataFrame) -> None:
+    """Append ``frame`` to ``spec``'s table with a binary ``COPY`` (``adbc_ingest``), in the
+    cursor's transaction. The frame is put in the table's column order and types first."""
     missing = [c for c in spec.column_names if c not in frame.columns]
     if missing:
         raise ValueError(f"frame for {spec.qualified_name} lacks columns {missing}")
     if frame.height == 0:
         return
     ordered = frame.select(pl.col(name).cast(dtype) for name, dtype in spec.columns.items())
-    payload = ordered.write_csv(include_header=False, null_value=r"\N")
-    copy_sql = sql.SQL("copy {} ({}) from stdin with (format csv, null '\\N')").format(
-        spec.identifier, sql.SQL(", ").join(sql.Identifier(c) for c in spec.column_names)
-    )
-    with cur.copy(copy_sql) as copy:
-        copy.write(payload)
+    cursor.adbc_ingest(spec.name, ordered, mode="append", db_schema_name=spec.schema)
 
 
 def read_window(
@@ -287,9 +311,10 @@ def read_window(
     window: tuple[dt.date, dt.date] | None = None,
     columns: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """Read ``spec``'s table (rows inside ``window`` when given) through ``COPY ... TO STDOUT``.
+    """Read ``spec``'s table (rows inside ``window`` when given) as Arrow (binary ``COPY``).
 
-    Returns a frame typed by the spec (``columns`` selects a subset, in that order).
+    Returns a frame typed by the spec (``columns`` selects a subset, in that order);
+    timestamps in UTC.
     """
     names = list(columns or spec.column_names)
     query = sql.SQL("select {} from {}").format(sql.SQL(", ").join(map(sql.Identifier, names)), spec.identifier)
@@ -297,23 +322,7 @@ def read_window(
         query += sql.SQL(" where {} between {} and {}").format(
             sql.Identifier(spec.window_column), sql.Literal(window[0]), sql.Literal(window[1])
         )
-    buffer = bytearray()
-    with warehouse.connect() as conn, conn.cursor() as cur:
-        cur.execute("set local timezone = 'UTC'")
-        with cur.copy(sql.SQL("copy ({}) to stdout with (format csv, header true, null '\\N')").format(query)) as copy:
-            for block in copy:
-                buffer += block
-    text_schema = {n: pl.String for n in names}
-    frame = pl.read_csv(bytes(buffer), schema=text_schema, null_values=[r"\N"]) if buffer else pl.DataFrame(schema=text_schema)
-    return frame.with_columns(_parse_text(n, spec.columns[n]) for n in names)
-
-
-def _parse_text(name: str, dtype: pl.DataType) -> pl.Expr:
-    col = pl.col(name)
-    if isinstance(dtype, pl.Datetime):
-        return col.str.to_datetime("%Y-%m-%d %H:%M:%S%.f%#z", time_unit="us").dt.convert_time_zone("UTC")
-    if isinstance(dtype, pl.Date):
-        return col.str.to_date("%Y-%m-%d")
-    if isinstance(dtype, pl.Boolean):
-        return col == "t"
-    return col.cast(dtype)
+    with warehouse.connect_arrow() as conn, conn.cursor() as cur:
+        cur.execute(query.as_string())
+        frame = pl.DataFrame(cur.fetch_arrow())
+    return frame.select(pl.col(n).cast(spec.columns[n]) for n in names)

@@ -15,12 +15,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
 
 #: Largest number of rows a chunk holds, unless one day alone has more.
 CHUNK_ROWS = int(os.getenv("PLATFORM_CHUNK_ROWS", "400000"))
 
 DateRange = tuple[dt.date, dt.date]
+T = TypeVar("T")
+_END = object()
 
 
 def plan_chunks(first: dt.date, last: dt.date, rows_per_day: Mapping[dt.date, int], budget: int = CHUNK_ROWS) -> list[DateRange]:
@@ -60,3 +65,48 @@ def days_of(chunk: DateRange) -> list[dt.date]:
     """Every date of an inclusive range."""
     first, last = chunk
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def prefetch_one(items: Iterable[T]) -> Iterator[T]:
+    """Yield ``items`` in order while the next one is produced on a worker thread.
+
+    The consumer's work on one chunk (a binary ``COPY``, which the server does on another
+    core) overlaps the producer's on the next (polars, which releases the GIL). At most two
+    items exist at a time: the one yielded and the one being produced. An exception of the
+    producer is raised at the item it failed on; if the consumer stops early, the item in
+    progress is finished and dropped.
+    """
+    iterator = iter(items)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as pool:
+        pending = pool.submit(next, iterator, _END)
+        while (item := pending.result()) is not _END:
+            pending = pool.submit(next, iterator, _END)
+            yield item
+
+
+#: Threads of a step's per-day work (parsing and writing one landing file per day). polars
+#: and the storage calls release the GIL, so days overlap on the machine's cores.
+DAY_THREADS = int(os.getenv("PLATFORM_DAY_THREADS", str(min(4, os.cpu_count() or 1))))
+
+
+def parallel_days(work: Callable[..., T], items: Iterable[tuple]) -> Iterator[T]:
+    """``work(*item)`` for every item, on :data:`DAY_THREADS` threads, yielded in the items' order.
+
+    At most a few results wait to be consumed, so memory stays at a few days' frames. The
+    first failure (in the items' order) is raised and the days not yet started are cancelled.
+    """
+    if DAY_THREADS <= 1:
+        yield from (work(*item) for item in items)
+        return
+    with ThreadPoolExecutor(max_workers=DAY_THREADS, thread_name_prefix="day") as pool:
+        pending: deque[Future[T]] = deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(work, *item))
+                if len(pending) > 2 * DAY_THREADS:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()

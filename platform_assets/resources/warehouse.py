@@ -21,6 +21,7 @@ import psycopg
 from psycopg import sql
 from pydantic import Field
 
+from platform_assets.chunking import prefetch_one
 from platform_assets.resources.embedded_postgres import embedded_warehouse_url
 from platform_assets.tables import TableSpec
 
@@ -117,11 +118,13 @@ class WarehouseResource(dg.ConfigurableResource):
     ) -> dict[str, int]:
         """Like :meth:`replace`, with the new rows produced batch by batch, in one transaction.
 
-        ``targets`` name the tables and windows; each item of ``batches`` holds one frame per target, in the same order, and is loaded before the
-        next is asked for. So a window far larger than memory is replaced atomically while
-        only one batch (for example one chunk of days, :mod:`platform_assets.chunking`) is
-        held at a time. If producing a batch raises, the transaction rolls back and the
-        previous content stays.
+        ``targets`` name the tables and windows; each item of ``batches`` holds one frame per
+        target, in the same order. The next batch is produced on a worker thread while the
+        current one loads (:func:`platform_assets.chunking.prefetch_one`), so the producer's
+        work overlaps the server's ``COPY``. A window far larger than memory is replaced
+        atomically while at most two batches (for example chunks of days,
+        :mod:`platform_assets.chunking`) are held at a time. If producing a batch raises,
+        the transaction rolls back and the previous content stays.
 
         One writer per table at a time (``SHARE ROW EXCLUSIVE``; readers are not blocked).
         When the window holds at least half of a table's rows (a backfill), the table is
@@ -150,7 +153,7 @@ class WarehouseResource(dg.ConfigurableResource):
                 deleted[target.spec.qualified_name], bulk = _clear_window(cur, target)
                 if bulk:
                     rebuild += _drop_indexes(cur, target.spec)
-            for frames in batches:
+            for frames in prefetch_one(batches):
                 if len(frames) != len(targets):
                     raise ValueError(f"a batch has {len(frames)} frames for {len(targets)} tables")
                 for target, frame in zip(targets, frames):

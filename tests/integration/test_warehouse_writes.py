@@ -4,6 +4,7 @@ indexes rebuilt after the COPY) and ends exactly as a row-by-row replace would, 
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import polars as pl
 import pytest
@@ -89,3 +90,32 @@ def test_a_bulk_load_into_an_empty_table_creates_its_key(warehouse, spec):
     with pytest.raises(Exception, match="duplicate|unique"):  # the key is enforced afterwards
         # day 0's "a" already sits outside the replaced window (day 3)
         warehouse.replace([TableWrite(spec, _rows(DAYS[:1], "a", 1), (DAYS[3], DAYS[3]))])
+
+
+def _backend_pid(warehouse) -> int:
+    with warehouse.connect_arrow() as conn, conn.cursor() as cur:
+        cur.execute("select pg_backend_pid() as pid")
+        return pl.DataFrame(cur.fetch_arrow())["pid"][0]
+
+
+def test_arrow_connections_are_reused_after_success_and_replaced_after_a_failure(warehouse, spec):
+    warehouse.replace([TableWrite(spec, _rows(DAYS, "ab", 1), (DAYS[0], DAYS[-1]))])
+    first = _backend_pid(warehouse)
+    assert _backend_pid(warehouse) == first  # the same session: no new connection per read
+    with pytest.raises(ValueError, match="lacks columns"):
+        warehouse.replace([TableWrite(spec, pl.DataFrame({"day": [DAYS[0]]}), (DAYS[0], DAYS[0]))])
+    # the failed write's connection is closed, not handed to the next caller
+    assert _backend_pid(warehouse) != first
+    deadline = time.monotonic() + 10  # the server ends the closed session asynchronously
+    while query(warehouse, "select count(*) from pg_stat_activity where pid = %s", (first,))[0][0]:
+        assert time.monotonic() < deadline, f"backend {first} of the failed write is still open"
+        time.sleep(0.05)
+    assert _table(warehouse, spec) == [(d, k, 1) for d in DAYS for k in "ab"]  # the window was rolled back
+
+
+def test_an_idle_arrow_connection_the_server_dropped_is_replaced(warehouse, spec):
+    pid = _backend_pid(warehouse)
+    query(warehouse, "select pg_terminate_backend(%s)", (pid,))
+    warehouse.replace([TableWrite(spec, _rows(DAYS, "ab", 1), (DAYS[0], DAYS[-1]))])
+    assert _table(warehouse, spec) == [(d, k, 1) for d in DAYS for k in "ab"]
+    assert _backend_pid(warehouse) != pid

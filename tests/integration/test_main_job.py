@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from collections import Counter
 
 import dagster as dg
@@ -165,6 +166,42 @@ def test_rerunning_the_month_and_a_day_changes_nothing_and_keeps_every_key_and_i
     assert snapshot(warehouse) == before
     assert _indexes(warehouse) == indexes
 
+
+
+def _enforced(warehouse, relation: str) -> tuple[set[str], set[str]]:
+    """(NOT NULL columns, primary-key columns) of ``relation`` as the warehouse holds them."""
+    not_null = {r[0] for r in query(warehouse, "select attname from pg_attribute where attrelid = %s::regclass "
+                                               "and attnum > 0 and not attisdropped and attnotnull", (relation,))}
+    key = {r[0] for r in query(warehouse, "select a.attname from pg_constraint c join pg_attribute a "
+                                          "on a.attrelid = c.conrelid and a.attnum = any(c.conkey) "
+                                          "where c.conrelid = %s::regclass and c.contype = 'p'", (relation,))}
+    return not_null, key
+
+
+def test_the_keys_and_required_columns_dbt_no_longer_tests_are_enforced_by_the_warehouse(january, warehouse):
+    """No dbt test re-proves a grain or a required column (dbt_project/models/*/_*.yml): the warehouse
+    must hold, after the bulk and one-day re-runs above, every primary key and NOT NULL that the
+    marts' enforced contracts declare and that the tables beneath the staging views are built with."""
+    from platform_assets.assets.dbt import dbt_project
+    from platform_assets.sources.registry import clean_table, source_specs
+    from platform_assets.tables import FLIGHT_DAILY_METRICS
+
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    contracts = [n for n in manifest["nodes"].values()
+                 if n["resource_type"] == "model" and n["config"].get("contract", {}).get("enforced")]
+    assert {n["name"] for n in contracts} >= {"fct_flights", "mart_carrier_daily_performance", "mart_weather_delay"}
+    for node in contracts:
+        declared = {c: {k["type"] for k in col.get("constraints", [])} for c, col in node["columns"].items()}
+        key = {c for c, kinds in declared.items() if "primary_key" in kinds}
+        key |= {c for k in node.get("constraints", []) if k["type"] == "primary_key" for c in k["columns"]}
+        required = {c for c, kinds in declared.items() if kinds & {"not_null", "primary_key"}} | key
+        not_null, enforced_key = _enforced(warehouse, f"{node['schema']}.{node['alias']}")
+        assert key and enforced_key == key, node["name"]
+        assert required <= not_null, node["name"]
+    for spec in [*(clean_table(name) for name in source_specs()), FLIGHT_DAILY_METRICS]:
+        not_null, enforced_key = _enforced(warehouse, f"{spec.schema}.{spec.name}")
+        assert enforced_key == set(spec.grain), spec.name
+        assert set(spec.grain) | set(spec.not_null) <= not_null, spec.name
 
 def test_dbt_models_are_in_the_graph_with_their_tests_as_checks(defs):
     graph = defs.resolve_asset_graph()

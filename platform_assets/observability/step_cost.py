@@ -44,9 +44,19 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+#: Highest total returned so far, per process (a forked step process starts its own).
+_highest_cpu_seconds: dict[int, float] = {}
+
+
 def process_tree_cpu_seconds() -> float:
     """CPU seconds (user + system) used so far by this process, its finished children and
-    its live descendants (a running dbt, which ``getrusage`` cannot see until it exits)."""
+    its live descendants (a running dbt, which ``getrusage`` cannot see until it exits).
+
+    Never less than a previous call's result in the same process: a child that ends and is
+    reaped between reading this process's times and listing its children is in neither for
+    that one reading (its CPU reappears, as a finished child's, in the next one), which
+    would otherwise make the difference between two readings negative.
+    """
     me = psutil.Process(os.getpid())
     times = me.cpu_times()
     total = times.user + times.system + times.children_user + times.children_system
@@ -54,7 +64,9 @@ def process_tree_cpu_seconds() -> float:
         with contextlib.suppress(psutil.Error):
             child_times = child.cpu_times()
             total += child_times.user + child_times.system
-    return total
+    highest = max(total, _highest_cpu_seconds.get(me.pid, 0.0))
+    _highest_cpu_seconds[me.pid] = highest
+    return highest
 
 
 class _PeakRss:

@@ -52,14 +52,14 @@ def process_tree_cpu_seconds() -> float:
     """CPU seconds (user + system) used so far by this process, its finished children and
     its live descendants (a running dbt, which ``getrusage`` cannot see until it exits).
 
-    Never less than a previous call's result in the same process: a child that ends and is
-    reaped between reading this process's times and listing its children is in neither for
-    that one reading (its CPU reappears, as a finished child's, in the next one), which
-    would otherwise make the difference between two readings negative.
+    Never less than a previous call's result in the same process. A descendant's CPU drops
+    out of the sum for a while when it ends: a child reaped between reading this process's
+    times and listing its children is in neither for that reading, and a grandchild reaped
+    by its own parent is counted again only once that parent has ended and been reaped.
+    Without the floor, the difference between two readings could be negative.
     """
     me = psutil.Process(os.getpid())
-    times = me.cpu_times()
-    total = times.user + times.system + times.children_user + times.children_system
+    total = _cpu_seconds()
     for child in me.children(recursive=True):
         with contextlib.suppress(psutil.Error):
             child_times = child.cpu_times()

@@ -167,7 +167,6 @@ def test_rerunning_the_month_and_a_day_changes_nothing_and_keeps_every_key_and_i
     assert _indexes(warehouse) == indexes
 
 
-
 def _enforced(warehouse, relation: str) -> tuple[set[str], set[str]]:
     """(NOT NULL columns, primary-key columns) of ``relation`` as the warehouse holds them."""
     not_null = {r[0] for r in query(warehouse, "select attname from pg_attribute where attrelid = %s::regclass "
@@ -202,6 +201,7 @@ def test_the_keys_and_required_columns_dbt_no_longer_tests_are_enforced_by_the_w
         not_null, enforced_key = _enforced(warehouse, f"{spec.schema}.{spec.name}")
         assert enforced_key == set(spec.grain), spec.name
         assert set(spec.grain) | set(spec.not_null) <= not_null, spec.name
+
 
 def test_dbt_models_are_in_the_graph_with_their_tests_as_checks(defs):
     graph = defs.resolve_asset_graph()

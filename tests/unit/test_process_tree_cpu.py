@@ -1,5 +1,7 @@
 """process_tree_cpu_seconds: the CPU figure dbt's models are charged with never runs backwards."""
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -18,7 +20,7 @@ time.sleep(30)
 
 
 def test_cpu_seconds_do_not_fall_when_a_grandchild_is_reaped_by_its_parent():
-    child = subprocess.Popen([sys.executable, "-c", CHILD])
+    child = subprocess.Popen([sys.executable, "-c", CHILD], start_new_session=True)
     try:
         time.sleep(1.2)  # the grandchild has burned its CPU and is idle, still alive
         while_alive = process_tree_cpu_seconds()
@@ -26,5 +28,5 @@ def test_cpu_seconds_do_not_fall_when_a_grandchild_is_reaped_by_its_parent():
         after_reaped = process_tree_cpu_seconds()
         assert after_reaped >= while_alive
     finally:
-        child.kill()
+        os.killpg(child.pid, signal.SIGKILL)  # the child and, on a slow host, a grandchild still running
         child.wait()

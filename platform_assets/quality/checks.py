@@ -31,7 +31,7 @@ import polars as pl
 
 from platform_assets.assets.common import TRANSIENT_RETRY, preview, window_bounds, window_dates
 from platform_assets.assets.raw import raw_lake_key
-from platform_assets.chunking import plan_chunks
+from platform_assets.chunking import plan_chunks, prefetch_one
 from platform_assets.partitions import partition_bounds
 from platform_assets.resources.storage import StorageResource
 from platform_assets.resources.warehouse import WarehouseResource, read_window
@@ -168,12 +168,12 @@ def pandera_checks(asset: str, spec: TableSpec, validations: list[Validation], p
         warehouse = inputs.warehouse
         window = _window(inputs.context, partitioned)
         # Whole-day chunks keep memory bounded; every model's grain holds the day, so
-        # uniqueness is still judged exactly (see platform_assets.chunking).
+        # uniqueness is still judged exactly (see platform_assets.chunking). The next chunk
+        # is read while this one is validated (the server sends it from another core).
         chunks = plan_chunks(*window, warehouse.rows_per_day(spec, window)) if window else [None]
         tally = {key: {"failing_rows": 0, "failures": 0, "by_rule": Counter(), "samples": []} for key in chosen}
         rows_checked = 0
-        for chunk in chunks:
-            frame = read_window(warehouse, spec, chunk)
+        for frame in prefetch_one(read_window(warehouse, spec, chunk) for chunk in chunks):
             rows_checked += frame.height
             for key, (_spec, model, _severity) in chosen.items():
                 t = tally[key]

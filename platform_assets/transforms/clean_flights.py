@@ -66,7 +66,6 @@ def derive_times(frame: pl.DataFrame, airports: pl.DataFrame) -> pl.DataFrame:
     frame = frame.with_columns(_row=pl.int_range(pl.len())).join(
         destination_timezones(airports), on="dest", how="left", maintain_order="left"
     )
-    zones = frame["dest_tz"].drop_nulls().unique().to_list()
 
     frame = frame.with_columns(
         flight_date=pl.when(pl.col("month").is_between(1, 12) & pl.col("day").is_between(1, 31))
@@ -80,15 +79,15 @@ def derive_times(frame: pl.DataFrame, airports: pl.DataFrame) -> pl.DataFrame:
     ).round().cast(pl.Int32).fill_null(0)
     dep_local = midnight + pl.duration(days=dep_day_shift, minutes=clock_minutes(pl.col("dep_time")))
     frame = frame.with_columns(
-        sched_dep_at=local_to_utc(sched_dep_local, SOURCE_TIMEZONE, []),
-        dep_at=local_to_utc(dep_local, SOURCE_TIMEZONE, []),
+        sched_dep_at=local_to_utc(sched_dep_local, SOURCE_TIMEZONE),
+        dep_at=local_to_utc(dep_local, SOURCE_TIMEZONE),
         dep_local_date=dep_local.dt.date(),
     )
 
     # Scheduled arrival: same local date as departure, else the next day.
     sched_arr_local = midnight + pl.duration(minutes=clock_minutes(pl.col("sched_arr_time")))
-    sched_arr_same_day = local_to_utc(sched_arr_local, pl.col("dest_tz"), zones)
-    sched_arr_next_day = local_to_utc(sched_arr_local + ONE_DAY, pl.col("dest_tz"), zones)
+    sched_arr_same_day = local_to_utc(sched_arr_local, pl.col("dest_tz"))
+    sched_arr_next_day = local_to_utc(sched_arr_local + ONE_DAY, pl.col("dest_tz"))
     frame = frame.with_columns(
         sched_arr_at=pl.when(sched_arr_same_day >= pl.col("sched_dep_at")).then(sched_arr_same_day).otherwise(sched_arr_next_day)
     )
@@ -96,13 +95,13 @@ def derive_times(frame: pl.DataFrame, airports: pl.DataFrame) -> pl.DataFrame:
     # Actual arrival: clock time on the departure's local date, shifted by whole days so it
     # matches scheduled arrival + arr_delay when reported, else so it is not before departure.
     arr_local = pl.col("dep_local_date").cast(pl.Datetime("us")) + pl.duration(minutes=clock_minutes(pl.col("arr_time")))
-    arr_same_day = local_to_utc(arr_local, pl.col("dest_tz"), zones)
+    arr_same_day = local_to_utc(arr_local, pl.col("dest_tz"))
     expected_arr = pl.col("sched_arr_at") + pl.duration(minutes=pl.col("arr_delay_min"))
     delay_day_shift = ((expected_arr - arr_same_day).dt.total_minutes() / 1440).round().cast(pl.Int32)
     order_day_shift = pl.when(arr_same_day < pl.col("dep_at")).then(1).otherwise(0)
     arr_day_shift = pl.coalesce(delay_day_shift, order_day_shift)
     frame = frame.with_columns(
-        arr_at=local_to_utc(arr_local + pl.duration(days=arr_day_shift), pl.col("dest_tz"), zones)
+        arr_at=local_to_utc(arr_local + pl.duration(days=arr_day_shift), pl.col("dest_tz"))
     )
     return frame.with_columns(
         flight_id=pl.format("{}/{}/{}/{}", "flight_date", "carrier", "flight_number", "origin"),

@@ -75,25 +75,29 @@ def _split(frame: pl.DataFrame, rules: Sequence[RowRule]) -> Split:
     if not rules:
         return Split(valid=frame, rejected=frame.clear().with_columns(
             failed_rules=pl.lit(None, pl.String), reason=pl.lit(None, pl.String)))
+    # Each rule's verdict is judged once on the whole frame (rules across rows need all of
+    # it); names and reason clauses are then rendered for the breaking rows only. Rendering
+    # every rule's clause for every row cost ~2 s per 400,000 flights, nearly all thrown away.
+    flags = [f"_broken_{i}" for i in range(len(rules))]
+    marked = frame.with_columns(r.violated.fill_null(False).alias(flag) for r, flag in zip(rules, flags))
+    is_broken = pl.any_horizontal(flags)
+    valid = marked.filter(~is_broken).drop(flags)
     failed = pl.concat_list(
-        [pl.when(r.violated.fill_null(False)).then(pl.lit(r.name)).otherwise(pl.lit(None, pl.String)) for r in rules]
+        [pl.when(pl.col(flag)).then(pl.lit(r.name)).otherwise(pl.lit(None, pl.String)) for r, flag in zip(rules, flags)]
     ).list.drop_nulls()
     reasons = pl.concat_list(
         [
-            pl.when(r.violated.fill_null(False))
+            pl.when(pl.col(flag))
             .then(r.clause if r.clause is not None
                   else pl.format("{}: {}", pl.lit(r.name), r.explain if r.explain is not None else pl.lit(r.description)))
             .otherwise(pl.lit(None, pl.String))
-            for r in rules
+            for r, flag in zip(rules, flags)
         ]
     ).list.drop_nulls()
-    marked = frame.with_columns(_failed=failed, _reasons=reasons)
-    is_valid = pl.col("_failed").list.len() == 0
-    valid = marked.filter(is_valid).drop("_failed", "_reasons")
-    rejected = marked.filter(~is_valid).with_columns(
-        failed_rules=pl.col("_failed").list.join(";"),
-        reason=pl.col("_reasons").list.join("; "),
-    ).drop("_failed", "_reasons")
+    rejected = marked.filter(is_broken).with_columns(
+        failed_rules=failed.list.join(";"),
+        reason=reasons.list.join("; "),
+    ).drop(flags)
     return Split(valid=valid, rejected=rejected)
 
 
@@ -102,10 +106,13 @@ def duplicate_of_earlier_row(key: Sequence[str], name: str) -> RowRule:
 
     On a clean table (the checks) no row may repeat ``key`` at all.
     """
+    order = ["source_file", "source_row"]
     return RowRule(
         name=name,
         description=f"another row already has the same ({', '.join(key)})",
-        violated=pl.int_range(pl.len()).over(list(key), order_by=["source_file", "source_row"]) > 0,
+        # Hash the key in (file, row) order, then map back to the frame's order: half the
+        # time of numbering rows within each key group (a sort per group).
+        violated=~pl.struct(list(key)).sort_by(order).is_first_distinct().gather(pl.arg_sort_by(order).arg_sort()),
         on_clean=True,
         across_rows=True,
     )

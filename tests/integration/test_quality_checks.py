@@ -128,6 +128,37 @@ def test_corrupted_day_blocks_its_marts_and_keeps_previous_good_data(run_window,
     assert cli.main(["check", "--start", day.isoformat(), "--end", day.isoformat()]) == 0
 
 
+def test_two_flights_sharing_a_natural_key_fail_the_stg_flights_check(run_window, warehouse, defs):
+    """flight_id is unique by PRIMARY KEY; the dbt check proves the natural key behind it unique too."""
+    day = dt.date(2013, 1, 26)
+    assert run_window(day, day).success
+    (first, second), = query(
+        warehouse,
+        "select min(flight_id), max(flight_id) from clean.flights where flight_date = %s and carrier = 'UA'", (day,),
+    )
+    (original,) = query(warehouse, "select carrier, flight_number, origin from clean.flights where flight_id = %s", (second,))
+    tags = {"dagster/asset_partition_range_start": day.isoformat(), "dagster/asset_partition_range_end": day.isoformat()}
+
+    def failed_checks() -> set[str]:
+        result = defs.resolve_job_def("quality_checks").execute_in_process(
+            tags=tags, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        )
+        return {f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations() if not e.passed}
+
+    key_check = "stg_flights:key_joins_columns_stg_flights_flight_id"
+    assert not any(name.startswith(key_check) for name in failed_checks())
+    # The second flight now claims the first one's (date, carrier, flight number, origin)
+    # under its own flight_id: no constraint of the warehouse sees it.
+    update = "update clean.flights set (carrier, flight_number, origin) = (%s, %s, %s) where flight_id = %s"
+    try:
+        with warehouse.connect() as conn:
+            conn.execute(update, (*first.split("/")[1:2], int(first.split("/")[2]), first.split("/")[3], second))
+        assert any(name.startswith(key_check) for name in failed_checks())
+    finally:
+        with warehouse.connect() as conn:
+            conn.execute(update, (*original, second))
+
+
 def test_marts_are_fresh_only_when_the_latest_partition_is_in(defs):
     """With the 2013 partitions, 'latest complete partition' is 2013-12-31, whatever today is."""
     instance = dg.DagsterInstance.ephemeral()

@@ -291,6 +291,8 @@ def _ensure_table(cur: _Statements, spec: TableSpec) -> None:
     cur.rows(sql.SQL("select 1 from pg_advisory_xact_lock({})").format(zlib.crc32(spec.qualified_name.encode())))
     cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(spec.schema)))
     cur.execute(spec.create_table_sql())
+    if (window_index := spec.window_index_sql()) is not None:
+        cur.execute(window_index)
     actual = cur.rows(sql.SQL(
         "select column_name::text, data_type::text from information_schema.columns "
         "where table_schema = {} and table_name = {} order by ordinal_position"

@@ -159,6 +159,9 @@ def test_rerunning_the_month_and_a_day_changes_nothing_and_keeps_every_key_and_i
     assert {(schema, table) for schema, table, name, _ in indexes if name.endswith("_pkey")} >= {
         ("clean", "flights"), ("analytics", "fct_flights"), ("analytics", "mart_carrier_daily_performance"),
         ("analytics", "mart_weather_delay")}
+    # and the window column's index where the grain does not lead with it
+    assert {(schema, table, name) for schema, table, name, _ in indexes} >= {
+        ("clean", "flights", "flights_flight_date_idx"), ("quarantine", "flights", "flights_partition_date_idx")}
     assert run_window(*JANUARY).success
     assert snapshot(warehouse) == before
     assert _indexes(warehouse) == indexes

@@ -67,6 +67,29 @@ def test_a_window_holding_most_rows_keeps_the_rows_outside_it(warehouse, spec):
     assert _indexes(warehouse, spec) == indexes
 
 
+def test_a_window_column_behind_the_grain_gets_its_own_index_and_keeps_it_through_bulk_loads(warehouse, request):
+    spec = TableSpec(
+        schema="scratch", name=f"bulk_{request.node.name[-40:].lower()}",
+        columns={"day": pl.Date(), "k": pl.String(), "n": pl.Int32()},
+        descriptions={}, grain=("k", "day"), window_column="day",
+    )
+    try:
+        warehouse.replace([TableWrite(spec, _rows(DAYS, "ab", 1), (DAYS[0], DAYS[-1]))])
+        indexes = _indexes(warehouse, spec)
+        assert [name for name, _ in indexes] == [f"{spec.name}_day_idx", f"{spec.name}_pkey"]
+        assert indexes[0][1].endswith("USING btree (day)")
+        warehouse.replace([TableWrite(spec, _rows(DAYS, "bc", 2), (DAYS[0], DAYS[-1]))])  # TRUNCATE, rebuilt
+        warehouse.replace([TableWrite(spec, _rows(DAYS[:1], "z", 3), (DAYS[0], DAYS[0]))])  # in place
+        assert _indexes(warehouse, spec) == indexes
+        with warehouse.connect() as conn:
+            conn.execute("set enable_seqscan = off")  # a 9-row table: only whether the index can serve the read
+            plan = conn.execute(f"explain select * from {spec.qualified_name} where day = %s", (DAYS[0],)).fetchall()
+        assert f"{spec.name}_day_idx" in " ".join(row[0] for row in plan)
+    finally:
+        with warehouse.connect() as conn:
+            conn.execute(f"drop table if exists {spec.qualified_name}")
+
+
 def test_a_small_window_is_replaced_in_place(warehouse, spec):
     warehouse.replace([TableWrite(spec, _rows(DAYS, "ab", 1), (DAYS[0], DAYS[-1]))])
     deleted = warehouse.replace([TableWrite(spec, _rows(DAYS[:1], "z", 9), (DAYS[0], DAYS[0]))])

@@ -209,19 +209,30 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_checks(defs, start: dt.date, end: dt.date):
+    """Run the ``quality_checks`` job of ``defs`` (every asset check, nothing materialized)
+    over the partition range ``start..end`` in this process, on an ephemeral instance.
+
+    Returns the ``dg.ExecuteInProcessResult``; failing checks and steps do not raise.
+    """
+    import dagster as dg
+
+    return defs.resolve_job_def("quality_checks").execute_in_process(
+        tags={
+            "dagster/asset_partition_range_start": start.isoformat(),
+            "dagster/asset_partition_range_end": end.isoformat(),
+        },
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from platform_assets.definitions import defs
 
-    result = defs.resolve_job_def("quality_checks").execute_in_process(
-        tags={
-            "dagster/asset_partition_range_start": args.start.isoformat(),
-            "dagster/asset_partition_range_end": args.end.isoformat(),
-        },
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
+    result = run_checks(defs, args.start, args.end)
     evaluations = sorted(
         result.get_asset_check_evaluations(), key=lambda e: (e.passed, e.severity.value, e.asset_key.to_user_string())
     )

@@ -39,7 +39,7 @@ def _convert_each_zone(pairs: pl.Series) -> pl.Series:
     one zone per expression; converting every row once per zone cost ~1 s per 400,000
     flights)."""
     rows = pairs.struct.unnest().with_row_index("row")
-    result = pl.Series(pairs.name, [None] * len(pairs), dtype=UTC_TIMESTAMP)
+    result = pl.repeat(None, len(pairs), dtype=UTC_TIMESTAMP, eager=True).alias(pairs.name)
     for (zone,), part in rows.filter(pl.col("tz").is_not_null()).partition_by("tz", as_dict=True).items():
         result = result.scatter(part["row"], part.select(_convert(pl.col("local"), zone)).to_series())
     return result

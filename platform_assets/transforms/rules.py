@@ -106,13 +106,13 @@ def duplicate_of_earlier_row(key: Sequence[str], name: str) -> RowRule:
 
     On a clean table (the checks) no row may repeat ``key`` at all.
     """
-    order = ["source_file", "source_row"]
+    in_file_order = pl.arg_sort_by("source_file", "source_row")
     return RowRule(
         name=name,
         description=f"another row already has the same ({', '.join(key)})",
         # Hash the key in (file, row) order, then map back to the frame's order: half the
         # time of numbering rows within each key group (a sort per group).
-        violated=~pl.struct(list(key)).sort_by(order).is_first_distinct().gather(pl.arg_sort_by(order).arg_sort()),
+        violated=~pl.struct(list(key)).gather(in_file_order).is_first_distinct().gather(in_file_order.arg_sort()),
         on_clean=True,
         across_rows=True,
     )

@@ -7,6 +7,11 @@ import os
 import dagster as dg
 
 
+def executor_kind() -> str:
+    """``PLATFORM_EXECUTOR``: ``in_process`` (the default) or ``multiprocess``."""
+    return os.getenv("PLATFORM_EXECUTOR", "in_process")
+
+
 def platform_executor(kind: str | None = None) -> dg.ExecutorDefinition:
     """The executor of every job, chosen by ``PLATFORM_EXECUTOR`` (``in_process`` unless set).
 
@@ -23,7 +28,7 @@ def platform_executor(kind: str | None = None) -> dg.ExecutorDefinition:
     Raises:
         ValueError: any other value.
     """
-    kind = kind or os.getenv("PLATFORM_EXECUTOR", "in_process")
+    kind = kind or executor_kind()
     if kind == "in_process":
         return dg.in_process_executor
     if kind == "multiprocess":

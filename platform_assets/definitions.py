@@ -21,7 +21,7 @@ from platform_assets.assets.aggregate import AGGREGATE_ASSETS
 from platform_assets.assets.dbt import DBT_ASSETS, PlatformDbtResource, dbt_project
 from platform_assets.automation.landing_sensor import landing_zone_sensor
 from platform_assets.automation.schedules import daily_previous_day
-from platform_assets.executor import executor_kind, platform_executor
+from platform_assets.executor import platform_executor
 from platform_assets.partitions import daily_partitions
 from platform_assets.quality.checks import QUALITY_CHECKS
 from platform_assets.quality.freshness import FRESHNESS_CHECKS, FRESHNESS_SENSOR
@@ -59,7 +59,6 @@ def _handwritten() -> dg.Definitions:
         The sources' raw and clean assets and their checks come from their YAML
         (``platform_assets/defs/sources/*/defs.yaml``, the LandingSource component).
         """
-    warehouse = WarehouseResource(url=env_or_default("PLATFORM_WAREHOUSE_URL", ""))
     return dg.Definitions(
         assets=[*AGGREGATE_ASSETS, *DBT_ASSETS],
         asset_checks=[*QUALITY_CHECKS, *FRESHNESS_CHECKS],
@@ -68,7 +67,7 @@ def _handwritten() -> dg.Definitions:
         jobs=[main_job, quality_checks_job],
         executor=platform_executor(),
         resources={
-            "warehouse": warehouse,
+            "warehouse": WarehouseResource(url=env_or_default("PLATFORM_WAREHOUSE_URL", "")),
             "landing": StorageResource(url=env_or_default("PLATFORM_LANDING_URL", "data/landing")),
             "lake": StorageResource(url=env_or_default("PLATFORM_LAKE_URL", "data/lake")),
             "alerts": AlertResource(
@@ -90,11 +89,6 @@ def _handwritten() -> dg.Definitions:
                 fetch_metadata=os.getenv("PLATFORM_DBT_COLUMN_METADATA", "0") == "1",
                 # dbt in the step's process (~2 s less per run); 0 starts a dbt subprocess as dagster-dbt does
                 in_process=os.getenv("PLATFORM_DBT_IN_PROCESS", "1") != "0",
-                # dbt's process started and warmed up when a run starts, while the steps before dbt
-                # work. Only with the in-process executor: a step process of the multiprocess one has
-                # dbt imported already (forked from the preloaded server) and nothing to overlap.
-                start_early=os.getenv("PLATFORM_DBT_START_EARLY", "1") != "0" and executor_kind() == "in_process",
-                warehouse=warehouse,
             ),
         },
     )

@@ -7,11 +7,6 @@ import os
 import dagster as dg
 
 
-def executor_kind() -> str:
-    """``PLATFORM_EXECUTOR``: ``in_process`` (the default) or ``multiprocess``."""
-    return os.getenv("PLATFORM_EXECUTOR", "in_process")
-
-
 def platform_executor(kind: str | None = None) -> dg.ExecutorDefinition:
     """The executor of every job, chosen by ``PLATFORM_EXECUTOR`` (``in_process`` unless set).
 
@@ -28,7 +23,7 @@ def platform_executor(kind: str | None = None) -> dg.ExecutorDefinition:
     Raises:
         ValueError: any other value.
     """
-    kind = kind or executor_kind()
+    kind = kind or os.getenv("PLATFORM_EXECUTOR", "in_process")
     if kind == "in_process":
         return dg.in_process_executor
     if kind == "multiprocess":

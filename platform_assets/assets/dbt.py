@@ -37,12 +37,11 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 from packaging import version
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from platform_assets.assets.common import OWNERS, TRANSIENT_RETRY, add_partition_metadata, add_run_metadata, window_bounds
-from platform_assets.assets.dbt_in_process import dbt_started_by, dbt_started_in_process
-from platform_assets.assets.dbt_worker import DbtWorker
-from platform_assets.observability.step_cost import measure_step, process_tree_cpu_seconds, waiting_for_its_step
+from platform_assets.assets.dbt_in_process import dbt_started_in_process
+from platform_assets.observability.step_cost import measure_step, process_tree_cpu_seconds
 from platform_assets.partitions import daily_partitions
 from platform_assets.paths import PROJECT_ROOT
 from platform_assets.resources.warehouse import WarehouseResource
@@ -116,11 +115,8 @@ class PlatformDbtResource(DbtCliResource):
     * opening a dbt adapter in the run's process, which dagster-dbt needs only for
       ``fetch_row_counts()`` / ``fetch_column_metadata()``; set ``fetch_metadata`` to use those.
 
-    and dbt is not started cold when its step comes: with ``start_early`` (and ``warehouse``
-    given) its process is started and warmed up when the run starts
-    (:mod:`platform_assets.assets.dbt_worker`); otherwise it runs in the step's process
-    (:mod:`platform_assets.assets.dbt_in_process`) unless ``in_process`` is off, saving the
-    ~2 s a new interpreter spends importing dbt.
+    and dbt itself runs in the step's process (:mod:`platform_assets.assets.dbt_in_process`)
+    unless ``in_process`` is off, saving the ~2 s a new interpreter spends importing dbt.
 
     Everything else, including the arguments, selection, environment and how dbt's events
     become materializations and check results, is dagster-dbt's own.
@@ -131,70 +127,11 @@ class PlatformDbtResource(DbtCliResource):
     )
     in_process: bool = Field(
         default=True,
-        description="without an early-started process, run dbt with dbtRunner in the step's process instead "
-        "of a new dbt interpreter (off whenever fetch_metadata is on: that adapter must not share dbt's "
-        "global state with a run)",
+        description="run dbt with dbtRunner in the step's process instead of a new dbt interpreter "
+        "(off whenever fetch_metadata is on: that adapter must not share dbt's global state with a run)",
     )
-    start_early: bool = Field(
-        default=True,
-        description="when a run starts, start dbt's process and warm it up (DbtWorker) while the "
-        "steps before dbt work; the dbt step hands it its command. Needs `warehouse`",
-    )
-    warehouse: WarehouseResource | None = Field(
-        default=None, description="the warehouse dbt builds in, for the early-started process's warm-up"
-    )
-
-    _worker: DbtWorker | None = PrivateAttr(default=None)
-    _worker_target: str | None = PrivateAttr(default=None)
-
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """At the start of a run that has the dbt step, start its dbt process (``start_early``).
-
-        The process gets this process's environment plus the warehouse's ``PLATFORM_PG*``
-        connection. Its warm-up (``dbt ls``) reads the kept partial-parse state through a
-        folder of its own; before that state exists (a machine's first run) it only imports
-        dbt, since a warm-up would parse the whole project for nothing.
-        """
-        if not self.start_early or self.fetch_metadata or self.warehouse is None:
-            return
-        connection = self.warehouse.dbt_env()
-        project_target = Path(self.project_dir) / dbt_project.target_path
-        project_target.mkdir(parents=True, exist_ok=True)
-        state = partial_parse_state(project_target, connection)
-        warm_up = None
-        if state.exists():
-            self._worker_target = tempfile.mkdtemp(dir=project_target, prefix="warm-up-")
-            seed_partial_parse(Path(self._worker_target), state)
-            warm_up = [
-                *self.global_config_flags, "ls", "--resource-type", "model", "--output", "name", "--no-write-json",
-                *(["--profile", self.profile] if self.profile else []), *(["--target", self.target] if self.target else []),
-                "--project-dir", self.project_dir, "--profiles-dir", self.profiles_dir or self.project_dir,
-                "--target-path", self._worker_target, "--log-path", self._worker_target,
-            ]
-        report = str(Path(self._worker_target) / "warm-up.json") if warm_up else None
-        self._worker = DbtWorker({**os.environ, **connection}, warm_up, report)
-        waiting_for_its_step(self._worker.process.pid)
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        """End the early-started process if the run never used it; remove its warm-up folder."""
-        if self._worker is not None:
-            self._worker.close()
-            waiting_for_its_step(self._worker.process.pid, False)
-            if context.log is not None:
-                context.log.debug(f"dbt process started with the run: used {self._worker.used}, "
-                                  f"warm-up {self._worker.warm_up_outcome() or 'skipped'}")
-            self._worker = None
-        if self._worker_target is not None:
-            shutil.rmtree(self._worker_target, ignore_errors=True)
-            self._worker_target = None
 
     def cli(self, args, **kwargs):
-        """dagster-dbt's ``cli()``; dbt runs in the early-started process if the run has one
-        unused, else in this process (``in_process``), else as dagster-dbt's subprocess."""
-        if self._worker is not None and not self._worker.used:
-            waiting_for_its_step(self._worker.process.pid, False)  # from here on, the dbt step's memory
-            with dbt_started_by(self._worker.popen):
-                return super().cli(args, **kwargs)
         if not self.in_process or self.fetch_metadata:
             return super().cli(args, **kwargs)
         with dbt_started_in_process():

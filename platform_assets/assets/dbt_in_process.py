@@ -168,24 +168,12 @@ def dbt_started_in_process() -> Iterator[None]:
         RuntimeError: the installed dagster-dbt no longer starts dbt that way (the lock file
             pins it; this fails loudly rather than silently running something else).
     """
-    with dbt_started_by(InProcessDbt):
-        yield
-
-
-@contextlib.contextmanager
-def dbt_started_by(popen) -> Iterator[None]:
-    """Within the block, dagster-dbt's ``subprocess.Popen(args, stdout=, stderr=, env=, cwd=)``
-    call that starts dbt calls ``popen`` instead.
-
-    Raises:
-        RuntimeError: the installed dagster-dbt no longer starts dbt that way.
-    """
     from dagster_dbt.core import dbt_cli_invocation
 
     if getattr(dbt_cli_invocation, "subprocess", None) is not subprocess:
         raise RuntimeError("dagster_dbt.core.dbt_cli_invocation no longer starts dbt with subprocess.Popen")
     dbt_cli_invocation.subprocess = types.SimpleNamespace(
-        Popen=popen, PIPE=subprocess.PIPE, STDOUT=subprocess.STDOUT, TimeoutExpired=subprocess.TimeoutExpired
+        Popen=InProcessDbt, PIPE=subprocess.PIPE, STDOUT=subprocess.STDOUT, TimeoutExpired=subprocess.TimeoutExpired
     )
     try:
         yield

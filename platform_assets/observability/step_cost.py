@@ -69,23 +69,9 @@ def process_tree_cpu_seconds() -> float:
     return highest
 
 
-#: Child processes started for a later step and idle until then (dbt's early-started
-#: process), left out of other steps' peak memory: their memory is not those steps'.
-_waiting_for_their_step: set[int] = set()
-
-
-def waiting_for_its_step(pid: int, waiting: bool = True) -> None:
-    """Leave child ``pid`` out of the peak memory of the steps that run while it waits for
-    its own step (``waiting=False`` once that step uses it)."""
-    if waiting:
-        _waiting_for_their_step.add(pid)
-    else:
-        _waiting_for_their_step.discard(pid)
-
-
 class _PeakRss:
-    """Samples the resident memory of this process and its children until stopped (but
-    not children waiting for their step), keeping the peak so far in ``cost.peak_rss_bytes``."""
+    """Samples the resident memory of this process and its children until stopped,
+    keeping the peak so far in ``cost.peak_rss_bytes``."""
 
     def __init__(self, cost: StepCost, interval: float = 0.05):
         self.cost = cost
@@ -97,8 +83,6 @@ class _PeakRss:
     def _sample(self) -> None:
         total = self._process.memory_info().rss
         for child in self._process.children(recursive=True):
-            if child.pid in _waiting_for_their_step:
-                continue
             with contextlib.suppress(psutil.Error):
                 total += child.memory_info().rss
         self.cost.peak_rss_bytes = max(self.cost.peak_rss_bytes, total)

@@ -104,6 +104,38 @@ def test_run_level_figures_sit_on_the_newest_partition_of_the_window(january):
             assert [m.partition for m in events if key in m.metadata] == [newest], (asset, key)
 
 
+def test_reference_views_and_dimensions_are_materialized_once_and_daily_models_once_per_day(january, warehouse):
+    """A month's run: one materialization per day for dbt models whose rows are days, one in all for the rest."""
+    for asset in ("stg_flights", "stg_weather", "stg_flight_daily_metrics", "fct_flights", "mart_weather_delay",
+                  "mart_carrier_daily_performance"):
+        events = _materializations(january, asset)
+        assert sorted(m.partition for m in events) == [
+            (JANUARY[0] + dt.timedelta(days=i)).isoformat() for i in range(31)
+        ], asset
+    for asset in ("stg_airlines", "stg_airports", "stg_planes", "dim_carriers", "dim_airports", "dim_planes"):
+        events = _materializations(january, asset)
+        assert [m.partition for m in events] == [None], asset
+        assert events[0].metadata["cost/wall_s"].value >= 0, asset  # the step's figures, on that one event
+    # the dimensions are whole: every carrier of the month's flights is there
+    missing = query(warehouse, "select count(distinct f.carrier) from analytics.fct_flights f left join "
+                               "analytics.dim_carriers d using (carrier) where d.carrier is null")[0][0]
+    assert missing == 0
+
+
+def test_a_dimension_is_materialized_alone_without_a_partition(january, defs, warehouse):
+    """'Materialize' on an unpartitioned dbt asset in the UI: a run with no partition at all."""
+    with warehouse.connect() as conn:
+        conn.execute("delete from analytics.dim_carriers")
+    result = dg.materialize(
+        assets=[*defs.assets, *defs.asset_checks], resources=defs.resources,
+        selection=dg.AssetSelection.assets("dim_carriers"), instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    assert [m.partition for m in _materializations(result, "dim_carriers")] == [None]
+    carriers = query(warehouse, "select count(*), (select count(*) from clean.airlines) from analytics.dim_carriers")[0]
+    assert carriers[0] == carriers[1] > 0
+
+
 def test_month_reconciles_with_landing_files(january, warehouse, landing):
     assert january.success
     assert failed_error_checks(january) == []

@@ -20,6 +20,13 @@ TRANSIENT_RETRY = dg.RetryPolicy(
 )
 
 
+def has_window(context: dg.AssetExecutionContext) -> bool:
+    """Whether the run has a partition window: a partition key (range) of the step, or the
+    run's partition tags (a checks-only run, see :func:`window_dates`)."""
+    tags = context.run.tags
+    return context.has_partition_key_range or "dagster/asset_partition_range_start" in tags or "dagster/partition" in tags
+
+
 def window_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
     """Every date of the run's partition window (one day, or a whole backfill range).
 

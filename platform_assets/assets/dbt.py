@@ -46,7 +46,14 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from packaging import version
 from pydantic import Field
 
-from platform_assets.assets.common import OWNERS, TRANSIENT_RETRY, add_partition_metadata, add_run_metadata, window_bounds
+from platform_assets.assets.common import (
+    OWNERS,
+    TRANSIENT_RETRY,
+    add_partition_metadata,
+    add_run_metadata,
+    has_window,
+    window_bounds,
+)
 from platform_assets.assets.dbt_in_process import dbt_started_in_process
 from platform_assets.observability.step_cost import measure_step, process_tree_cpu_seconds
 from platform_assets.partitions import daily_partitions
@@ -298,16 +305,13 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
 
 def _run_window(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
     """The run's partition window; every partition of ``daily_partitions`` for a run without one."""
-    tags = context.run.tags
-    if context.has_partition_key_range or any(t in tags for t in _PARTITION_TAGS):
+    if has_window(context):
         return window_bounds(context)
     first, last = daily_partitions.get_first_partition_key(), daily_partitions.get_last_partition_key()
     if first is None or last is None:
         raise dg.Failure("the run has no partition and the daily partitions have none either", allow_retries=False)
     return dt.date.fromisoformat(first), dt.date.fromisoformat(last)
 
-
-_PARTITION_TAGS = ("dagster/partition", "dagster/asset_partition_range_start")
 
 
 def _with_model_figures(context, warehouse: WarehouseResource, events, cost, first, last) -> Iterator[object]:

@@ -55,6 +55,7 @@ from platform_assets.assets.common import (
     window_bounds,
 )
 from platform_assets.assets.dbt_in_process import dbt_started_in_process
+from platform_assets.assets.dbt_manifest import prepare_dbt_project
 from platform_assets.observability.step_cost import measure_step, process_tree_cpu_seconds
 from platform_assets.partitions import daily_partitions
 from platform_assets.paths import PROJECT_ROOT
@@ -74,10 +75,10 @@ if shutil.which("dbt") is None:
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()
-if not dbt_project.manifest_path.exists():
-    # A fresh clone that skipped `make install`: parse once (no database needed).
-    dbt_project.preparer.prepare(dbt_project)
+# Instead of dbt_project.prepare_if_dev(), which re-parses at every load under `dagster dev`
+# and dg (~13 s): parse when the manifest is missing (a clone that skipped `make install`)
+# or, in development, older than a dbt file.
+prepare_dbt_project(dbt_project)
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def _seattle_csv() -> Path:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """A copy of the project's files (as a clone would have them), importable ahead of the original."""
+    """A copy of the project's files (as an installed clone would have them), importable ahead of the original."""
     copy = tmp_path_factory.mktemp("newsource") / "project"
     files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
                            capture_output=True, text=True, check=True).stdout.split()
@@ -67,6 +67,11 @@ def project(tmp_path_factory):
         if (ROOT / name).is_file():
             (copy / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, copy / name)
+    # what `make install` then adds to a clone: the parsed dbt project, written after the files
+    for name in ["dbt_project/target/partial_parse.msgpack", "dbt_project/target/manifest.json"]:
+        if (ROOT / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(ROOT / name, copy / name)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "PLATFORM_"))}
     env.update(PYTHONPATH=str(copy), PLATFORM_HOME=str(copy), PATH=f"{BIN}:/usr/bin:/bin")
     subprocess.run(["make", "-s", "dagster-home"], cwd=copy, check=True)

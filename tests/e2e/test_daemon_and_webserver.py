@@ -133,6 +133,25 @@ def _source_rows(d, first: dt.date, last: dt.date) -> int:
     return sum(d.landing.read_bytes(f"flights/{day}.csv").decode().count("\n") - 1 for day in days)
 
 
+SENSOR_TICKS = """
+query Ticks($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) {
+    __typename ... on Sensor { sensorState { ticks(limit: 20) { timestamp status runIds skipReason } } }
+  }
+}
+"""
+LANDING_SENSOR = {"repositoryLocationName": "platform_assets", "repositoryName": "__repository__",
+                  "sensorName": "landing_zone_sensor"}
+
+
+def _finished_tick_after(d, since: float) -> dict | None:
+    """The landing sensor's earliest evaluation that started after ``since`` (epoch s) and has ended, or None."""
+    sensor = d.graphql(SENSOR_TICKS, {"selector": LANDING_SENSOR})["sensorOrError"]
+    assert sensor["__typename"] == "Sensor", sensor
+    ended = [t for t in sensor["sensorState"]["ticks"] if t["timestamp"] > since and t["status"] != "STARTED"]
+    return min(ended, key=lambda t: t["timestamp"]) if ended else None
+
+
 def test_a_dropped_day_is_picked_up_by_the_sensor_and_reaches_the_marts(deployment):
     d = deployment
     subprocess.run([str(BIN / "dagster"), "sensor", "start", "landing_zone_sensor", "-w", "workspace.yaml"],
@@ -149,9 +168,13 @@ def test_a_dropped_day_is_picked_up_by_the_sensor_and_reaches_the_marts(deployme
     tags = {t["key"]: t["value"] for t in runs[0]["tags"]}
     assert tags["dagster/asset_partition_range_start"] == tags["dagster/asset_partition_range_end"] == str(day)
     assert _fct_rows(d, day, day) == _source_rows(d, day, day) > 0
-    # dropping the same files again starts nothing
+    # dropping the same files again starts nothing: the first evaluation that began after
+    # the drop (and so listed the files) requested no run
+    dropped_at = time.time()
     publish_sample(d.landing, day, day)
-    time.sleep(15)  # three of the sensor's 5 s intervals
+    tick = _wait("a sensor evaluation after the second drop", lambda: _finished_tick_after(d, dropped_at), 120,
+                 every=1, logs=d.logs)
+    assert tick["runIds"] == [], tick
     assert len(_runs(d, {"platform/trigger": "landing_zone_sensor"})) == 1
 
 

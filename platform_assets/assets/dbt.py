@@ -223,9 +223,14 @@ def partial_parse_state(project_target: Path, connection: Mapping[str, str]) -> 
 
 
 def seed_partial_parse(run_target: Path, state: Path) -> None:
-    """Put the kept state into an invocation's target folder (dagster-dbt then leaves it there)."""
-    if state.exists():
+    """Put the kept state into an invocation's target folder (dagster-dbt then leaves it there).
+
+    The state's modification time is set to now: pruning keeps the states used most recently,
+    so a connection used every day outlives a burst of test sessions that each wrote one.
+    """
+    with contextlib.suppress(FileNotFoundError):  # none kept yet, or pruned a moment ago
         shutil.copyfile(state, run_target / PARTIAL_PARSE_FILE)
+        os.utime(state)
 
 
 def keep_partial_parse(run_target: Path, state: Path) -> None:
@@ -254,7 +259,10 @@ KEPT_STATES = 8
 
 
 def _prune_states(folder: Path, keep: Path) -> None:
-    """Remove all but the :data:`KEPT_STATES` most recently written states (never ``keep``)."""
+    """Remove all but the :data:`KEPT_STATES` most recently used states (never ``keep``).
+
+    A state's modification time is when it was last written or seeded into a run.
+    """
     states = sorted(folder.glob("*.msgpack"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in states[KEPT_STATES:]:
         if old != keep:

@@ -51,3 +51,33 @@ def test_only_the_most_recently_used_connections_keep_a_state(tmp_path):
         states.append(state)
     kept = {p.name for p in (target / "partial_parse").glob("*.msgpack")}
     assert kept == {s.name for s in states[-KEPT_STATES:]}
+
+
+def test_a_state_used_again_outlives_states_written_after_it(tmp_path):
+    """The project's own connection, parsed once long ago and reused since, survives a burst of test sessions."""
+    target = tmp_path / "target"
+    daily = partial_parse_state(target, EMBEDDED)
+    first = tmp_path / "first-run"
+    first.mkdir()
+    (first / PARTIAL_PARSE_FILE).write_bytes(b"the project's state")
+    keep_partial_parse(first, daily)
+    os.utime(daily, (1_000_000, 1_000_000))  # written long ago
+    for i in range(KEPT_STATES - 1):  # sessions on other servers write their states after it
+        state = partial_parse_state(target, {**EMBEDDED, "PLATFORM_PGHOST": f"/tmp/session-{i}/pgdata"})
+        run = tmp_path / f"session-{i}"
+        run.mkdir()
+        (run / PARTIAL_PARSE_FILE).write_bytes(f"state {i}".encode())
+        keep_partial_parse(run, state)
+        os.utime(state, (2_000_000 + i, 2_000_000 + i))
+    reuse = tmp_path / "today"
+    reuse.mkdir()
+    seed_partial_parse(reuse, daily)  # today's run starts from it (dbt did not change it)
+    keep_partial_parse(reuse, daily)
+    for i in range(3):  # then more sessions
+        state = partial_parse_state(target, {**EMBEDDED, "PLATFORM_PGHOST": f"/tmp/later-{i}/pgdata"})
+        run = tmp_path / f"later-{i}"
+        run.mkdir()
+        (run / PARTIAL_PARSE_FILE).write_bytes(f"later {i}".encode())
+        keep_partial_parse(run, state)
+    assert daily.read_bytes() == b"the project's state"
+    assert len(list((target / "partial_parse").glob("*.msgpack"))) == KEPT_STATES

@@ -305,7 +305,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
             if getattr(dbt, "fetch_metadata", False):
                 # column schemas and column lineage (sqlglot over the compiled SQL) for every model
                 stream = stream.fetch_column_metadata(with_column_lineage=True)
-            yield from _with_model_figures(context, warehouse, stream, cost, first, last)
+            yield from _failing_tests_not_retried(_with_model_figures(context, warehouse, stream, cost, first, last))
         try:
             keep_partial_parse(Path(target), state)
         except OSError as exc:  # a cache: the next run parses again, nothing is wrong with this one
@@ -358,6 +358,39 @@ def _with_model_figures(context, warehouse: WarehouseResource, events, cost, fir
             else:  # a view or dimension: one materialization per run
                 context.add_asset_metadata(figures, asset_key=key)
         yield event
+
+
+def _failing_tests_not_retried(events: Iterator[object]) -> Iterator[object]:
+    """dbt's events, unchanged; a build that failed because tests failed is not retried.
+
+    ``dbt build`` exits with 1 when an ERROR-severity test finds failing rows, and
+    dagster-dbt then raises ``DagsterDbtCliRuntimeError``, which the step's ``RetryPolicy``
+    would retry three times with backoff, re-running dbt each time for the same verdict. When
+    any test reported ``fail`` (the query ran and found rows; its check result, already
+    yielded, blocks what depends on it), the error becomes ``dg.Failure(allow_retries=False)``
+    naming those tests. Other dbt failures (a model's SQL error, a test that could not run,
+    a dropped connection) are raised as they are and retried.
+    """
+    from dagster_dbt.errors import DagsterDbtCliRuntimeError
+
+    failed_tests: list[str] = []
+    try:
+        for event in events:
+            if isinstance(event, (dg.AssetCheckResult, dg.AssetCheckEvaluation)) and not event.passed:
+                status = event.metadata.get("status")
+                if getattr(status, "value", status) == "fail":
+                    failed_tests.append(f"{event.asset_key.to_user_string()}:{event.check_name}")
+            yield event
+    except DagsterDbtCliRuntimeError as exc:
+        if not failed_tests:
+            raise
+        raise dg.Failure(
+            description=f"{len(failed_tests)} dbt test(s) failed, so dbt stopped what depends on them: "
+            f"{', '.join(failed_tests)}. Not retried: a failing test is a fact about the data; fix it "
+            "upstream (or the model) and run again.",
+            metadata={"failed_tests": dg.MetadataValue.json(failed_tests)},
+            allow_retries=False,
+        ) from exc
 
 
 def relation_size(warehouse: WarehouseResource, relation: str) -> dict[str, int]:

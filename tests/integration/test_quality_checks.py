@@ -131,7 +131,8 @@ def test_corrupted_day_blocks_its_marts_and_keeps_previous_good_data(run_window,
 def test_two_flights_sharing_a_natural_key_fail_the_stg_flights_check(run_window, warehouse, defs):
     """flight_id is unique by PRIMARY KEY; the dbt check proves the natural key behind it unique too."""
     day = dt.date(2013, 1, 26)
-    assert run_window(day, day).success
+    run = run_window(day, day)  # its dbt build runs the key check too
+    assert run.success
     (first, second), = query(
         warehouse,
         "select min(flight_id), max(flight_id) from clean.flights where flight_date = %s and carrier = 'UA'", (day,),
@@ -139,19 +140,26 @@ def test_two_flights_sharing_a_natural_key_fail_the_stg_flights_check(run_window
     natural_key = "select carrier, flight_number, origin from clean.flights where flight_id = %s"
     (claimed,), (original,) = query(warehouse, natural_key, (first,)), query(warehouse, natural_key, (second,))
 
-    def failed_checks() -> set[str]:
-        result = cli.run_checks(defs, day, day)
+    def failed_checks(result) -> set[str]:
         return {f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations() if not e.passed}
 
     key_check = "stg_flights:key_joins_columns_stg_flights_flight_id"
-    assert not any(name.startswith(key_check) for name in failed_checks())
+    evaluated = {f"{e.asset_key.to_user_string()}:{e.check_name}" for e in run.get_asset_check_evaluations()}
+    assert any(name.startswith(key_check) for name in evaluated)
+    assert not any(name.startswith(key_check) for name in failed_checks(run))
     # The second flight now claims the first one's (date, carrier, flight number, origin)
     # under its own flight_id: no constraint of the warehouse sees it.
     update = "update clean.flights set (carrier, flight_number, origin) = (%s, %s, %s) where flight_id = %s"
     try:
         with warehouse.connect() as conn:
             conn.execute(update, (*claimed, second))
-        assert any(name.startswith(key_check) for name in failed_checks())
+        result = cli.run_checks(defs, day, day)
+        assert any(name.startswith(key_check) for name in failed_checks(result))
+        # a failing test is a fact about the data: the dbt step fails once, naming it, without retries
+        dbt_events = [e for e in result.all_events if e.step_key == "dbt_models"]
+        assert [e.event_type_value for e in dbt_events if e.event_type_value == "STEP_UP_FOR_RETRY"] == []
+        [failure] = [e for e in dbt_events if e.event_type_value == "STEP_FAILURE"]
+        assert "key_joins_columns_stg_flights_flight_id" in failure.step_failure_data.error.message
     finally:
         with warehouse.connect() as conn:
             conn.execute(update, (*original, second))

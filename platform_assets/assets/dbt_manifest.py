@@ -67,11 +67,11 @@ def manifest_is_stale(project: DbtProject) -> bool:
     Compares modification times (nanoseconds): a ``dbt parse`` writes the manifest after
     reading its sources, so a fresh manifest is newer than every one of them.
     """
-    manifest = Path(project.manifest_path)
-    if not manifest.exists():
+    try:
+        parsed_at = Path(project.manifest_path).stat().st_mtime_ns
+        return any(path.stat().st_mtime_ns > parsed_at for path in parsed_sources(Path(project.project_dir)))
+    except FileNotFoundError:  # no manifest, or a file removed while we looked: parse to be sure
         return True
-    parsed_at = manifest.stat().st_mtime_ns
-    return any(path.stat().st_mtime_ns > parsed_at for path in parsed_sources(Path(project.project_dir)))
 
 
 def prepare_dbt_project(project: DbtProject) -> None:

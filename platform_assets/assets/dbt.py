@@ -322,7 +322,6 @@ def _run_window(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
     return dt.date.fromisoformat(first), dt.date.fromisoformat(last)
 
 
-
 def _with_model_figures(context, warehouse: WarehouseResource, events, cost, first, last) -> Iterator[object]:
     """dbt's events as they stream, each model's materialization with its figures attached first.
 

@@ -26,7 +26,9 @@ from dagster._core.launcher import LaunchRunContext
 from dagster._core.origin import JobPythonOrigin, RepositoryPythonOrigin
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.test_utils import instance_for_test
+from dagster._serdes.config_class import ConfigurableClassData
 from dagster_aws.ecs import EcsRunLauncher
+from dagster_aws.s3.compute_log_manager import S3ComputeLogManager
 
 ECS_YAML = Path(__file__).resolve().parents[2] / "deploy" / "ecs" / "dagster.yaml"
 MEASURED_PEAK_MIB = int(1.2 * 1024)
@@ -99,6 +101,13 @@ def test_whole_file_is_a_valid_instance_config(aws_env):
     config, _ = dagster_instance_config(str(ECS_YAML.parent), ECS_YAML.name)
     assert config["run_monitoring"]["enabled"] and config["run_retries"]["enabled"]
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+
+
+def test_step_logs_go_to_s3(instance_yaml, aws_env):
+    # Loaded as Dagster loads it (imports the class, validates its config); nothing is sent to AWS.
+    section = instance_yaml["compute_logs"]
+    manager = ConfigurableClassData(section["module"], section["class"], yaml.safe_dump(section["config"])).rehydrate()
+    assert isinstance(manager, S3ComputeLogManager)
 
 
 def test_launch_makes_well_formed_ecs_requests(instance_yaml, aws_env):

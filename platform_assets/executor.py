@@ -3,19 +3,91 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import dagster as dg
+from dagster._core.definitions.executor_definition import IN_PROC_CONFIG, _core_in_process_executor_creation
+from dagster._core.errors import DagsterExecutionInterruptedError
+from dagster._core.events import DagsterEvent, DagsterEventType, EngineEventData
+from dagster._core.executor.in_process import InProcessExecutor
+
+#: Exceptions Dagster raises in a step when its run worker receives SIGINT or SIGTERM.
+_INTERRUPTS = frozenset({"DagsterExecutionInterruptedError", "KeyboardInterrupt"})
+
+
+def retry_caused_by_interrupt(event: DagsterEvent) -> bool:
+    """Whether ``event`` is a ``STEP_UP_FOR_RETRY`` that an interrupt of the run worker caused.
+
+    Dagster turns an interrupt that lands inside a step with a ``RetryPolicy`` into a retry
+    request (``op_execution_error_boundary``): the interrupt's class is then in the chain of
+    causes of the event's error.
+    """
+    if event.event_type != DagsterEventType.STEP_UP_FOR_RETRY or event.step_retry_data is None:
+        return False
+    error = event.step_retry_data.error
+    while error is not None:
+        if error.cls_name in _INTERRUPTS:
+            return True
+        error = error.cause or error.context
+    return False
+
+
+class TerminableInProcessExecutor(InProcessExecutor):
+    """Dagster's in-process executor, except that terminating the run stops it.
+
+    Run termination (the UI's *Terminate*, ``terminate_run``, a run launcher stopping the run's
+    container, Ctrl-C) interrupts the run worker with SIGTERM or SIGINT. Inside a step that has
+    a ``RetryPolicy`` (all of ours), Dagster turns the interrupt into a retry request, and the
+    in-process executor, which never checks for interrupts, runs the step again and then the
+    rest of the plan (dagster-io/dagster#15026): the run ignored the termination and ended as
+    a success, or was killed by the launcher with its writes cut short. Here the retry is not
+    attempted: the run stops at that step, and Dagster reports it ``CANCELED`` (or ``FAILURE``
+    when nobody asked for the termination, e.g. a node shutting down), as the multiprocess
+    executor does. The step's writes are transactional, so the interrupted step left nothing
+    half-written.
+
+    Raises:
+        DagsterExecutionInterruptedError: the run worker was interrupted during a step.
+    """
+
+    def execute(self, plan_context, execution_plan) -> Iterator[DagsterEvent]:
+        events = super().execute(plan_context, execution_plan)
+        try:
+            for event in events:
+                yield event
+                if retry_caused_by_interrupt(event):
+                    yield DagsterEvent.engine_event(
+                        plan_context,
+                        f"Run termination received during step {event.step_key!r}: the step is not retried "
+                        "and no further step starts.",
+                        EngineEventData.interrupted([event.step_key] if event.step_key else []),
+                    )
+                    raise DagsterExecutionInterruptedError(f"interrupted during step {event.step_key!r}")
+        finally:
+            events.close()
+
+
+@dg.executor(name="in_process", config_schema=IN_PROC_CONFIG)
+def terminable_in_process_executor(init_context: dg.InitExecutorContext) -> TerminableInProcessExecutor:
+    """Dagster's ``in_process`` executor (same name and config) that stops when the run is terminated."""
+    core = _core_in_process_executor_creation(init_context.executor_config)
+    return TerminableInProcessExecutor(
+        retries=core.retries,
+        step_dependency_config=core.step_dependency_config,
+        marker_to_close=core.marker_to_close,
+    )
 
 
 def platform_executor(kind: str | None = None) -> dg.ExecutorDefinition:
     """The executor of every job, chosen by ``PLATFORM_EXECUTOR`` (``in_process`` unless set).
 
     ``in_process`` (default): every step of a run in the run's own process, one after the
-    other. A run's fixed cost is then Dagster's bookkeeping, not a process per step; step
-    ``RetryPolicy``, blocking checks and run retries behave the same. What it trades: a
-    step that crashes the interpreter (out of memory, a segfault) ends the whole run, which
-    run monitoring and ``run_retries`` in ``dagster.yaml`` then retry as a new run; in
-    production every run is already isolated in its own container by the run launcher.
+    other (:class:`TerminableInProcessExecutor`). A run's fixed cost is then Dagster's
+    bookkeeping, not a process per step; step ``RetryPolicy``, blocking checks, run retries
+    and run termination behave the same. What it trades: a step that crashes the interpreter
+    (out of memory, a segfault) ends the whole run, which run monitoring and ``run_retries``
+    in ``dagster.yaml`` then retry as a new run; in production every run is already isolated
+    in its own container by the run launcher.
 
     ``multiprocess``: each step in its own process forked from a server that has imported
     this module (a fresh interpreter per step would pay ~4 s of imports), two at a time.
@@ -25,7 +97,7 @@ def platform_executor(kind: str | None = None) -> dg.ExecutorDefinition:
     """
     kind = kind or os.getenv("PLATFORM_EXECUTOR", "in_process")
     if kind == "in_process":
-        return dg.in_process_executor
+        return terminable_in_process_executor
     if kind == "multiprocess":
         return dg.multiprocess_executor.configured(
             {

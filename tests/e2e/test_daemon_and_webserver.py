@@ -5,6 +5,8 @@ coordinator), against their own embedded PostgreSQL server.
 1. A day's files are dropped into the landing zone; the landing-zone sensor (turned on with
    ``dagster sensor start``) starts a run that materializes the day through the marts.
 2. A partition backfill is launched through Dagster's GraphQL API and runs as one ranged run.
+3. A ranged run terminated through the GraphQL API (the UI's *Terminate*) stops in the step
+   it was in: the run worker reports it cancelled, and the step is not retried.
 """
 
 from __future__ import annotations
@@ -227,3 +229,71 @@ def test_a_partition_backfill_launched_through_graphql_runs_as_one_ranged_run(de
     assert [r["status"] for r in runs] == ["SUCCESS"]  # single-run backfill policy: one run for the range
     steps = d.graphql(STEP_STATS, {"id": runs[0]["runId"]})["runOrError"]["stepStats"]
     assert _fct_rows(d, first, last) == _source_rows(d, first, last), [s["stepKey"] for s in steps]
+
+
+LAUNCH_RUN = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+  }
+}
+"""
+TERMINATE_RUN = """
+mutation Terminate($id: String!) {
+  terminateRun(runId: $id) {
+    __typename ... on TerminateRunFailure { message } ... on PythonError { message }
+  }
+}
+"""
+RUN_EVENTS = """
+query Events($id: ID!) {
+  runOrError(runId: $id) { __typename ... on Run { status startTime endTime } }
+  logsForRun(runId: $id) { __typename ... on EventConnection { events {
+    __typename ... on MessageEvent { message stepKey } } } }
+}
+"""
+
+
+def test_a_terminated_run_stops_in_its_step_and_is_reported_cancelled(deployment):
+    d = deployment
+    # The sensor stays out of it: the month's drops are for this run only.
+    subprocess.run([str(BIN / "dagster"), "sensor", "stop", "landing_zone_sensor", "-w", "workspace.yaml"],
+                   cwd=ROOT, env=d.env, check=True, capture_output=True)
+    first, last = dt.date(2013, 2, 1), dt.date(2013, 2, 28)
+    publish_sample(d.landing, first, last)
+    params = {
+        "selector": {"repositoryLocationName": "platform_assets", "repositoryName": "__repository__",
+                     "jobName": "main_job"},
+        "executionMetadata": {"tags": [{"key": "dagster/asset_partition_range_start", "value": str(first)},
+                                       {"key": "dagster/asset_partition_range_end", "value": str(last)}]},
+    }
+    launched = d.graphql(LAUNCH_RUN, {"params": params})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+
+    def events():
+        return d.graphql(RUN_EVENTS, {"id": run_id})
+
+    def working():  # the month's raw step has started: the rest of the run is ahead of it
+        data = events()
+        assert data["runOrError"]["status"] not in ("SUCCESS", "FAILURE", "CANCELED"), data["runOrError"]
+        return any(e["__typename"] == "ExecutionStepStartEvent" and e["stepKey"] == "raw_flights"
+                   for e in data["logsForRun"]["events"])
+
+    _wait("the run to start raw_flights", working, RUN_TIMEOUT_S, every=0.5, logs=d.logs)
+    asked = time.time()
+    terminated = d.graphql(TERMINATE_RUN, {"id": run_id})["terminateRun"]
+    assert terminated["__typename"] == "TerminateRunSuccess", terminated
+
+    def ended():
+        data = events()
+        return data if data["runOrError"]["status"] in ("SUCCESS", "FAILURE", "CANCELED") else None
+
+    data = _wait("the terminated run to end", ended, 120, every=1, logs=d.logs)
+    run, log = data["runOrError"], data["logsForRun"]["events"]
+    assert run["status"] == "CANCELED", [e.get("message") for e in log[-10:]]
+    # reported by the run worker itself, not by run monitoring's cancel timeout (180 s here)
+    assert [e["message"] for e in log if e["__typename"] == "RunCanceledEvent"] == [
+        'Execution of run for "main_job" canceled.']
+    assert not [e for e in log if e["__typename"] == "ExecutionStepRestartEvent"]
+    assert run["endTime"] - asked < 30

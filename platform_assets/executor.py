@@ -60,7 +60,7 @@ class TerminableInProcessExecutor(InProcessExecutor):
                         plan_context,
                         f"Run termination received during step {event.step_key!r}: the step is not retried "
                         "and no further step starts.",
-                        EngineEventData.interrupted([event.step_key] if event.step_key else []),
+                        EngineEventData.interrupted([event.step_key]),  # a retry event always has its step
                     )
                     raise DagsterExecutionInterruptedError(f"interrupted during step {event.step_key!r}")
         finally:

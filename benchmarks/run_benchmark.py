@@ -23,6 +23,12 @@ and so on, so a slow spell of the machine hits every scenario alike.
 ``checks_only``
     ``platform-assets check --start START --end END``: every asset check (Python and dbt)
     on what the warehouse holds, nothing materialized.
+``dbt_day`` / ``dbt_year``
+    the dbt project alone, as a user runs it by hand: ``dbt build`` (the ``dbt`` CLI, the
+    flags and partial-parse state the platform's dbt step uses, no Dagster) for DAY and for
+    START..END, against the same warehouse. ``floor + dbt alone`` is then a lower bound for
+    ``day`` / ``year`` as long as their runs include the dbt models and tests (see
+    :func:`lower_bounds`).
 ``scaled``
     the year with every flight repeated ``--scale`` times under distinct flight numbers
     (``benchmarks/scale_landing.py``), in its own landing zone, lake and warehouse database
@@ -80,9 +86,12 @@ BIN = ROOT / ".venv" / "bin"
 RESULTS = ROOT / "benchmarks" / "results"
 POLL_S = 0.1
 MIB = 1024 * 1024
-SCENARIOS = ("floor_day", "day", "floor_year", "year", "checks_only", "scaled")
-FLOOR = {"day": "floor_day", "year": "floor_year", "scaled": "floor_year"}
+SCENARIOS = ("floor_day", "day", "floor_year", "year", "checks_only", "dbt_day", "dbt_year", "scaled")
+FLOOR = {"day": "floor_day", "year": "floor_year", "scaled": "floor_year", "dbt_day": "floor_day", "dbt_year": "floor_year"}
+#: platform scenario -> (its floor, dbt alone over the same window)
+LOWER_BOUND = {"day": ("floor_day", "dbt_day"), "year": ("floor_year", "dbt_year")}
 DBT_STEP = "dbt_models"
+WINDOW_ENV = ("PLATFORM_DBT_MIN_DATE", "PLATFORM_DBT_MAX_DATE")  # the dbt-alone scenarios' window
 
 STEP_RE = re.compile(
     r'STEP_SUCCESS - Finished execution of step "([^"]+)" in ((?:\d+h)?(?:\d+m)?(?:\d+(?:\.\d+)?(?:ms|s))?)\.'
@@ -161,7 +170,9 @@ def measure(cmd: list[str], env: dict[str, str]) -> dict:
             sys.exit(f"FAILED (exit {code}): {shlex.join(cmd)}\n--- last lines of output ---\n{_tail(log_path)}")
         text = log_path.read_text(errors="replace")
     steps = {name: round(parse_duration(d), 3) for name, d in STEP_RE.findall(text)}
+    reported = [json.loads(m) for m in re.findall(r"^BENCHMARK (\{.*\})$", text, flags=re.MULTILINE)]
     return {
+        **(reported[-1] if reported else {}),
         "wall_s": round(wall, 3),
         "peak_rss_mib": round(peak / MIB, 1),
         "first_step_s": None if first_step_at is None else round(first_step_at, 2),
@@ -180,8 +191,8 @@ def spread(values: list[float]) -> dict:
 
 def summarise(runs: list[dict]) -> dict:
     """Median and min-max of every per-run figure and of each step over ``runs``."""
-    keys = ("wall_s", "peak_rss_mib", "first_step_s", "after_last_step_s", "dbt_s")
-    summary = {key: spread([r[key] for r in runs if r[key] is not None]) for key in keys}
+    keys = ("wall_s", "peak_rss_mib", "first_step_s", "after_last_step_s", "dbt_s", "dbt_import_s", "dbt_build_s")
+    summary = {key: spread([r[key] for r in runs if r.get(key) is not None]) for key in keys}
     names = dict.fromkeys(name for r in runs for name in r["steps"])  # execution order, deduplicated
     summary["steps"] = {n: spread([r["steps"][n] for r in runs if n in r["steps"]]) for n in names}
     return summary
@@ -215,6 +226,16 @@ def markdown(scenarios: dict, meta: dict) -> str:
             f"| {_fmt(s['first_step_s']['median'], '.1f')} | {_fmt(s['dbt_s']['median'], '.1f')} "
             f"| {r['median']:.0f} | {r['min']:.0f}-{r['max']:.0f} |"
         )
+    bounds = lower_bounds(scenarios)
+    if bounds:
+        out += ["", "Lower bound while a run includes dbt: the floor plus dbt alone over the same window (importing "
+                "dbt after Dagster, and its `dbt build`; medians), i.e. Dagster's bookkeeping and dbt's own work with "
+                "nothing of the platform's Python steps, checks or dagster-dbt:",
+                "", "| scenario | dbt alone (s) | floor + dbt alone (s) | × floor | measured (s) | × floor |",
+                "|---|---:|---:|---:|---:|---:|"]
+        for name, b in bounds.items():
+            out.append(f"| {name} | {b['dbt_s']:.2f} | {b['bound_s']:.1f} | {b['bound_ratio']:.2f} "
+                       f"| {b['measured_s']:.1f} | {b['measured_ratio']:.1f} |")
     for name in ("day", "year", "scaled"):
         if name not in scenarios:
             continue
@@ -226,6 +247,46 @@ def markdown(scenarios: dict, meta: dict) -> str:
             out.append(f"| {step} | {s['median']:.2f} | {s['min']:.2f}-{s['max']:.2f} |")
     out += ["", "Commands:", ""] + [f"- {name}: `{sc['command']}`" for name, sc in scenarios.items()]
     return "\n".join(out) + "\n"
+
+
+def lower_bounds(scenarios: dict) -> dict:
+    """Per platform scenario with its floor and dbt-alone scenarios measured: floor + dbt alone, and ratios.
+
+    dbt alone is importing dbt after Dagster plus its ``dbt build`` (medians of what
+    ``benchmarks/dbt_alone.py`` reports; not its process's wall time, whose interpreter start
+    and Dagster import the floor already counts). Returns ``{name: {dbt_s, bound_s,
+    bound_ratio, measured_s, measured_ratio}}`` (seconds, medians; ratios to the floor's
+    median); scenarios missing one of the three are left out.
+    """
+    med = {name: sc["summary"]["wall_s"]["median"] for name, sc in scenarios.items()}
+    out = {}
+    for name, (floor, dbt) in LOWER_BOUND.items():
+        if name in med and floor in med and dbt in med:
+            s = scenarios[dbt]["summary"]
+            dbt_s = s["dbt_import_s"]["median"] + s["dbt_build_s"]["median"]
+            bound = med[floor] + dbt_s
+            out[name] = {"dbt_s": dbt_s, "bound_s": bound, "bound_ratio": bound / med[floor],
+                         "measured_s": med[name], "measured_ratio": med[name] / med[floor]}
+    return out
+
+
+def dbt_alone(base: dict[str, str], first: dt.date, last: dt.date) -> tuple[list[str], dict[str, str]]:
+    """Command and environment of ``benchmarks/dbt_alone.py`` for ``first..last``: dbt as the platform's step runs it, without Dagster's run.
+
+    Same warehouse connection (``PLATFORM_PG*``), window variables and kept partial-parse
+    state as :func:`platform_assets.assets.dbt.dbt_models`; dbt's artifacts go to
+    ``dbt_project/target/benchmark``.
+    """
+    sys.path.insert(0, str(ROOT))
+    from platform_assets.assets.dbt import DBT_PROJECT_DIR, partial_parse_state, seed_partial_parse
+    from platform_assets.resources.warehouse import WarehouseResource
+
+    connection = WarehouseResource(url="").dbt_env()
+    target = DBT_PROJECT_DIR / "target" / "benchmark"
+    target.mkdir(parents=True, exist_ok=True)
+    seed_partial_parse(target, partial_parse_state(DBT_PROJECT_DIR / "target", connection))
+    env = dict(base, **connection, PLATFORM_DBT_MIN_DATE=str(first), PLATFORM_DBT_MAX_DATE=str(last))
+    return [str(BIN / "python"), "benchmarks/dbt_alone.py", "--target-path", os.path.relpath(target, ROOT)], env
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> str:
@@ -319,6 +380,9 @@ def main(argv: list[str] | None = None) -> int:
         "year": (platform_cmd + ["--partition-range", window], env),
         "checks_only": ([str(BIN / "platform-assets"), "check", "--start", str(args.start), "--end", str(args.end)], env),
     }
+    for name, (first, last) in {"dbt_day": (args.day, args.day), "dbt_year": (args.start, args.end)}.items():
+        if name in chosen:
+            commands[name] = dbt_alone(env, first, last)
     meta_extra = {}
     if "scaled" in chosen:
         senv, flights = scaled_env(env, args.scale)
@@ -326,10 +390,13 @@ def main(argv: list[str] | None = None) -> int:
         meta_extra["scaled_flights"] = flights
     commands = {k: v for k, v in commands.items() if k in chosen}
 
-    warm = {id(e): e for _, e in commands.values()}
+    warm = {id(e): e for name, (_, e) in commands.items() if not name.startswith("dbt_")}
     print(f"warm-up: one single-day run per configuration ({len(warm)}), not counted", file=sys.stderr)
     for e in warm.values():
         measure(platform_cmd + ["--partition", str(args.day)], e)
+    for name in ("dbt_day", "dbt_year"):  # dbt's partial-parse state settled as in the platform's runs
+        if name in commands:
+            measure(*commands[name])
 
     runs: dict[str, list[dict]] = {name: [] for name in commands}
     for i in range(args.repeats):
@@ -341,8 +408,9 @@ def main(argv: list[str] | None = None) -> int:
 
     scenarios = {
         name: {
-            "command": shlex.join([os.path.relpath(cmd[0], ROOT), *cmd[1:]]),
-            "env": {k: e[k] for k in ("PLATFORM_LANDING_URL", "PLATFORM_LAKE_URL") if k in e},
+            "command": " ".join(f"{k}={e[k]}" for k in WINDOW_ENV if k in e).strip() + " " * any(k in e for k in WINDOW_ENV)
+            + shlex.join([os.path.relpath(cmd[0], ROOT), *cmd[1:]]),
+            "env": {k: e[k] for k in ("PLATFORM_LANDING_URL", "PLATFORM_LAKE_URL", *WINDOW_ENV) if k in e},
             "runs": runs[name],
             "summary": summarise(runs[name]),
         }
@@ -364,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
             "dagster": version("dagster"),
         },
         **meta_extra,
+        "lower_bounds": lower_bounds(scenarios),
     }
     table = markdown(scenarios, meta)
     print(table)

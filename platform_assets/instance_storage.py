@@ -135,6 +135,8 @@ class BatchedPostgresEventLogStorage(PostgresEventLogStorage):
         planned_checks_once_per_run: bool = True,
         **kwargs: Any,
     ):
+        self._tables_found: set[str] = set()
+        self._asset_key_columns_found: set[str] = set()
         super().__init__(*args, **kwargs)
         self._planned_subset = planned_events_as_partition_subset
         self._planned_checks_once = planned_checks_once_per_run
@@ -167,6 +169,30 @@ class BatchedPostgresEventLogStorage(PostgresEventLogStorage):
             kwargs["connect_args"] = {"options": " ".join(options)}
         self._engine.dispose()
         self._engine = create_pg_engine(self.postgres_url, self._token_provider, **kwargs)
+
+    def has_table(self, table_name: str) -> bool:
+        """Whether ``table_name`` exists; a table once found is remembered for the process.
+
+        Dagster asks before every asset event's tag insert (and for check executions, dynamic
+        partitions, concurrency), each time a reflection query on a pooled connection. Tables
+        are only ever added (by migrations), never dropped while an instance runs, so a
+        found table needs no second query; a missing one is asked again.
+        """
+        if table_name in self._tables_found:
+            return True
+        found = super().has_table(table_name)
+        if found:
+            self._tables_found.add(table_name)
+        return found
+
+    def _has_asset_key_col_on_connection(self, conn, column_name: str) -> bool:
+        # Asked with every asset event (column reflection of asset_keys); remembered once found, as above.
+        if column_name in self._asset_key_columns_found:
+            return True
+        found = super()._has_asset_key_col_on_connection(conn, column_name)
+        if found:
+            self._asset_key_columns_found.add(column_name)
+        return found
 
     def optimize_for_webserver(self, statement_timeout: int, pool_recycle: int, max_overflow: int) -> None:
         # The webserver's own tuning, with the statement timeout passed the psycopg-agnostic way.

@@ -63,3 +63,29 @@ def test_instance_commands_work_with_either_postgres_driver(warehouse):
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, (scheme, proc.stderr[-2000:])
         assert "event_log_storage:" in proc.stdout and "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_a_table_found_is_not_looked_up_again_and_a_missing_one_is(warehouse):
+    """has_table is asked before every asset event's tag insert: found tables are remembered."""
+    from platform_assets.instance_storage import BatchedPostgresEventLogStorage
+
+    parts = urlsplit(warehouse.url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute('drop database if exists "dagster_has_table_test" with (force)')  # tables altered below
+    ensure_database(urlunsplit(parts._replace(path="/postgres")), "dagster_has_table_test")
+    plain = urlunsplit(parts._replace(path="/dagster_has_table_test"))
+    storage = BatchedPostgresEventLogStorage(postgres_url=urlunsplit(parts._replace(scheme="postgresql+psycopg2",
+                                                                                     path="/dagster_has_table_test")))
+    try:
+        assert storage.has_table("asset_event_tags")
+        assert storage.has_asset_key_col("last_materialization_timestamp")
+        assert not storage.has_table("made_later")
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute("drop table asset_event_tags")  # only to observe: the answer is remembered
+            conn.execute("alter table asset_keys drop column last_materialization_timestamp")
+            conn.execute("create table made_later (id int)")
+        assert storage.has_table("asset_event_tags")
+        assert storage.has_asset_key_col("last_materialization_timestamp")
+        assert storage.has_table("made_later")  # a missing table is asked again
+    finally:
+        storage.dispose()

@@ -91,7 +91,7 @@ image: install
 container-test: image
 	$(VENV_BIN)/pytest -q -m container tests/container
 
-## benchmark: Dagster's floor beside a day, the year, checks-only and 10x the year (alternating, medians of 3)
+## benchmark: Dagster's floor and dbt alone beside a day, the year, checks-only and 10x the year (alternating, medians of 3)
 benchmark: install
 	$(VENV_BIN)/python benchmarks/run_benchmark.py
 

@@ -24,11 +24,11 @@ and so on, so a slow spell of the machine hits every scenario alike.
     ``platform-assets check --start START --end END``: every asset check (Python and dbt)
     on what the warehouse holds, nothing materialized.
 ``dbt_day`` / ``dbt_year``
-    the dbt project alone, as a user runs it by hand: ``dbt build`` (the ``dbt`` CLI, the
-    flags and partial-parse state the platform's dbt step uses, no Dagster) for DAY and for
-    START..END, against the same warehouse. ``floor + dbt alone`` is then a lower bound for
-    ``day`` / ``year`` as long as their runs include the dbt models and tests (see
-    :func:`lower_bounds`).
+    the dbt project alone (``benchmarks/dbt_alone.py``): importing dbt after Dagster, then one
+    ``dbt build`` with ``dbtRunner`` and the flags, connection and partial-parse state the
+    platform's dbt step uses, for DAY and for START..END, without Dagster's run. ``floor +
+    dbt alone`` is then a lower bound for ``day`` / ``year`` as long as their runs include
+    the dbt models and tests (see :func:`lower_bounds`).
 ``scaled``
     the year with every flight repeated ``--scale`` times under distinct flight numbers
     (``benchmarks/scale_landing.py``), in its own landing zone, lake and warehouse database
@@ -408,8 +408,7 @@ def main(argv: list[str] | None = None) -> int:
 
     scenarios = {
         name: {
-            "command": " ".join(f"{k}={e[k]}" for k in WINDOW_ENV if k in e).strip() + " " * any(k in e for k in WINDOW_ENV)
-            + shlex.join([os.path.relpath(cmd[0], ROOT), *cmd[1:]]),
+            "command": shlex.join([*(f"{k}={e[k]}" for k in WINDOW_ENV if k in e), os.path.relpath(cmd[0], ROOT), *cmd[1:]]),
             "env": {k: e[k] for k in ("PLATFORM_LANDING_URL", "PLATFORM_LAKE_URL", *WINDOW_ENV) if k in e},
             "runs": runs[name],
             "summary": summarise(runs[name]),

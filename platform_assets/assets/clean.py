@@ -8,7 +8,9 @@ processed in chunks of whole days (:mod:`platform_assets.chunking`) inside that 
 transaction, so memory does not grow with the window.
 """
 
+import datetime as dt
 from collections import Counter
+from dataclasses import dataclass
 
 import dagster as dg
 import polars as pl
@@ -26,11 +28,11 @@ from platform_assets.assets.common import (
     window_metadata,
 )
 from platform_assets.assets.raw import raw_lake_key
-from platform_assets.chunking import days_of, plan_chunks
+from platform_assets.chunking import batch_rows, days_of, plan_chunks, prefetch_one
 from platform_assets.observability.step_cost import measure_step
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources.storage import StorageResource
-from platform_assets.resources.warehouse import TableWindow, TableWrite, WarehouseResource
+from platform_assets.resources.warehouse import TableWindow, TableWrite, WarehouseResource, WindowWrite
 from platform_assets.sources.contract import SourceSpec
 from platform_assets.sources.declaration import NULLED_VALUES, SourceDeclaration
 from platform_assets.transforms.rules import Split
@@ -99,18 +101,40 @@ def _write(
     }
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """One batch for the write: clean rows (to the table, or to its staging table when the
+    grain is judged over a whole day by the warehouse) and quarantined rows."""
+
+    valid: pl.DataFrame
+    rejected: pl.DataFrame
+    staged: bool = False
+
+
+@dataclass(frozen=True)
+class _DayStaged:
+    """Every batch of ``day`` is staged: judge its grain in the warehouse and publish it."""
+
+    day: dt.date
+
+
 def _write_in_chunks(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
     lake: StorageResource,
     declared: SourceDeclaration,
 ) -> tuple[dict[str, object], dg.MetadataValue]:
-    """Clean the run's window chunk by chunk (whole days, :mod:`platform_assets.chunking`) in one transaction.
+    """Clean the run's window batch by batch (:mod:`platform_assets.chunking`) in one transaction.
 
-    Each chunk's raw parquet files are read, cleaned and loaded before the next is read,
-    so memory is bounded by the chunk; the window of ``clean.<table>`` and
-    ``quarantine.<table>`` is still replaced atomically. Returns the materialization
-    metadata shared by the window's partitions, and a preview of the clean rows.
+    Small days are cleaned in chunks of whole days, the grain judged in memory. A day with
+    more rows than the batch budget is read from the lake a batch at a time; each batch is
+    cleaned by the row-local rules, its valid rows go to a staging table, and once the day
+    is staged the warehouse judges the grain over the whole day: the first row of each key
+    (lowest file, row) is published, every later one is quarantined with the uniqueness
+    rule, its delivered text re-read from the lake. Memory is bounded by the batch either
+    way, and the window of ``clean.<table>`` and ``quarantine.<table>`` is still replaced
+    atomically. Returns the materialization metadata shared by the window's partitions,
+    and a preview of the clean rows.
 
     Raises:
         dg.Failure: a day's raw file is missing from the lake (not retried).
@@ -126,34 +150,72 @@ def _write_in_chunks(
             allow_retries=False,
         )
     counts = lake.parquet_row_counts(list(keys.values()))
-    chunks = plan_chunks(days[0], days[-1], {day: counts[key] for day, key in keys.items()})
+    budget = batch_rows()
+    chunks = plan_chunks(days[0], days[-1], {day: counts[key] for day, key in keys.items()}, budget)
     totals = {"rows_in": 0, "rows_out": 0, "rows_quarantined": 0, "values_nulled": 0}
     by_rule: Counter[str] = Counter()
     sample: list[pl.DataFrame] = []
-    day_column = declared.table_spec().window_column
+    clean_spec, quarantine_spec = declared.table_spec(), declared.quarantine_spec()
+    day_column = clean_spec.window_column
     per_day = {day: {"rows_in": counts[key], "dagster/row_count": 0, "rows_out": 0, "rows_quarantined": 0,
                      "quarantined_by_rule": {}, "rows_with_values_nulled": 0} for day, key in keys.items()}
 
-    def batches():
-        for chunk in chunks:
-            raw = lake.read_parquet([keys[day] for day in days_of(chunk)])
-            split = declared.clean(raw, warehouse)
-            _check_accounted(source, raw.height, split)
-            totals["rows_in"] += raw.height
-            totals["rows_out"] += split.valid.height
-            totals["rows_quarantined"] += split.rejected.height
-            totals["values_nulled"] += _values_nulled(split)
-            by_rule.update(rule_counts(split.rejected))
-            _count_days(per_day, split, day_column)
-            if not sample and split.valid.height:
-                sample.append(split.valid.head(5))
-            yield [split.valid, split.rejected]
+    def account(raw_rows: int, split: Split) -> None:
+        _check_accounted(source, raw_rows, split)
+        totals["rows_in"] += raw_rows
+        totals["rows_out"] += split.valid.height
+        totals["rows_quarantined"] += split.rejected.height
+        totals["values_nulled"] += _values_nulled(split)
+        by_rule.update(rule_counts(split.rejected))
+        _count_days(per_day, split, day_column)
+        if not sample and split.valid.height:
+            sample.append(split.valid.head(5))
 
-    clean_spec, quarantine_spec = declared.table_spec(), declared.quarantine_spec()
+    def batches():  # runs on a worker thread, one batch ahead of the writes
+        for chunk in chunks:
+            chunk_days = days_of(chunk)
+            if len(chunk_days) == 1 and counts[keys[chunk[0]]] > budget:
+                for raw in lake.iter_parquet(keys[chunk[0]], budget):
+                    split = declared.clean(raw, warehouse, judge_grain=False)
+                    account(raw.height, split)
+                    yield _Rows(split.valid, split.rejected, staged=True)
+                yield _DayStaged(chunk[0])
+            else:
+                raw = lake.read_parquet([keys[day] for day in chunk_days])
+                split = declared.clean(raw, warehouse)
+                account(raw.height, split)
+                yield _Rows(split.valid, split.rejected)
+
+    duplicates: Counter[dt.date] = Counter()  # judged by the warehouse: moved from clean to quarantine
+    nulled_duplicates = 0
     window = window_bounds(context)
-    replaced = warehouse.replace_in_batches(
-        [TableWindow(clean_spec, window), TableWindow(quarantine_spec, window)], batches()
-    )
+    with warehouse.replacing([TableWindow(clean_spec, window), TableWindow(quarantine_spec, window)]) as write:
+        for item in prefetch_one(batches()):
+            if isinstance(item, _DayStaged):
+                losers, nulled = write.publish_staged(clean_spec, NULLED_VALUES if NULLED_VALUES in clean_spec.columns else None)
+                duplicates[item.day] += losers
+                nulled_duplicates += nulled
+                if losers:
+                    _quarantine_losers(write, lake, declared, keys[item.day], budget)
+                continue
+            write.copy(quarantine_spec, item.rejected)
+            if item.staged:
+                write.stage(clean_spec, item.valid)
+            else:
+                write.copy(clean_spec, item.valid)
+    rule = declared.duplicate_rule().name
+    for day, n in duplicates.items():
+        figures = per_day[day]
+        figures["dagster/row_count"] -= n
+        figures["rows_out"] -= n
+        figures["rows_quarantined"] += n
+        figures["quarantined_by_rule"][rule] = figures["quarantined_by_rule"].get(rule, 0) + n
+    total_duplicates = sum(duplicates.values())
+    totals["rows_out"] -= total_duplicates
+    totals["rows_quarantined"] += total_duplicates
+    totals["values_nulled"] -= nulled_duplicates
+    if total_duplicates:
+        by_rule[rule] += total_duplicates
     add_partition_metadata(context, {
         day: {**figures, "quarantined_by_rule": dg.MetadataValue.json(figures["quarantined_by_rule"])}
         for day, figures in per_day.items()
@@ -164,10 +226,26 @@ def _write_in_chunks(
         "window_rows_quarantined": totals["rows_quarantined"],
         "window_quarantined_by_rule": dg.MetadataValue.json(dict(by_rule.most_common())),
         "window_rows_with_values_nulled": totals["values_nulled"],
-        "window_rows_replaced": replaced[clean_spec.qualified_name],
+        "window_rows_replaced": write.deleted[clean_spec.qualified_name],
         "quarantine_table": quarantine_spec.qualified_name,
         "chunks": len(chunks),
     }, preview(sample[0] if sample else pl.DataFrame())
+
+
+def _quarantine_losers(write: WindowWrite, lake: StorageResource, declared: SourceDeclaration, key: str, budget: int) -> None:
+    """Quarantine the rows the warehouse found repeating an earlier row's grain key, with
+    their delivered text read back from the day's raw lake file a batch at a time."""
+    rule = declared.duplicate_rule()
+    spec = declared.table_spec()
+    for raw in lake.iter_parquet(key, budget):
+        if raw.height == 0:
+            continue
+        rows = write.staged_losers(spec, int(raw["source_row"].min()), int(raw["source_row"].max()))
+        if rows:
+            losers = raw.filter(pl.col("source_row").is_in(rows))
+            write.copy(declared.quarantine_spec(), declared.quarantine_from_raw(
+                losers, failed_rules=pl.lit(rule.name), reason=pl.lit(f"{rule.name}: {rule.description}"),
+            ))
 
 
 def _asset_description(declared: SourceDeclaration, spec) -> str:

@@ -1,10 +1,14 @@
 """raw layer: landing-zone CSV drops -> parquet in the lake, parsed faithfully with lineage.
 
 Lake layout: ``raw/<source>/YYYY-MM-DD.parquet`` for daily sources (one file per day, so
-re-running a day replaces exactly that day) and ``raw/reference/<name>.parquet``.
+re-running a day replaces exactly that day) and ``raw/reference/<name>.parquet``. A landing
+file is read a batch of lines at a time and each batch becomes one row group of the lake
+file (:mod:`platform_assets.chunking`), so a day of any size is parsed in the memory of a
+batch; the lake file is replaced only once the whole landing file is parsed.
 """
 
 import datetime as dt
+from dataclasses import dataclass
 
 import dagster as dg
 import polars as pl
@@ -17,13 +21,13 @@ from platform_assets.assets.common import (
     window_dates,
     window_metadata,
 )
-from platform_assets.chunking import parallel_days
+from platform_assets.chunking import batch_rows, parallel_days
 from platform_assets.observability.step_cost import measure_step
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources.storage import StorageResource
 from platform_assets.sources.contract import CSV_SUFFIXES, LandingContractError, SourceSpec
 from platform_assets.sources.declaration import SourceDeclaration
-from platform_assets.transforms.parse import empty_raw_frame, parse_landing_csv, raw_schema
+from platform_assets.transforms.parse import empty_raw_frame, iter_landing_batches, raw_schema
 
 GROUP = "raw"
 
@@ -47,17 +51,48 @@ def find_landing_file(landing: StorageResource, candidates: list[str]) -> str | 
     return present[0] if present else None
 
 
-def _parse(
-    landing: StorageResource, key: str, source: SourceSpec, day: dt.date | None, now: dt.datetime, data: bytes | None = None
-) -> pl.DataFrame:
+@dataclass
+class _Written:
+    """What writing one landing file to the lake produced."""
+
+    rows: int = 0
+    dead_letters: int = 0
+    bytes_written: int = 0
+    sample: pl.DataFrame | None = None
+
+
+def _write_landing_file(
+    landing: StorageResource, lake: StorageResource, key: str, lake_key: str, source: SourceSpec,
+    day: dt.date | None, now: dt.datetime,
+) -> _Written:
+    """Parse landing ``key`` a batch of lines at a time into the row groups of parquet ``lake_key``.
+
+    Memory holds one batch (:func:`platform_assets.chunking.batch_rows` rows). The lake file
+    is replaced only when the whole landing file is parsed.
+
+    Raises:
+        dg.Failure: the file breaks the landing contract (named with its partition; not retried).
+    """
+    written = _Written()
+
+    def batches():
+        with landing.open_binary(key) as stream:
+            for frame in iter_landing_batches(
+                stream, source=source, source_file=key, landed_at=landing.last_modified(key),
+                ingested_at=now, file_date=day, batch_rows=batch_rows(),
+            ):
+                written.rows += frame.height
+                written.dead_letters += int(frame["parse_error"].is_not_null().sum())
+                if written.sample is None and frame.height:
+                    written.sample = frame.head(5)
+                yield frame
+
     try:
-        return parse_landing_csv(
-            landing.read_bytes(key) if data is None else data, source=source, source_file=key,
-            landed_at=landing.last_modified(key), ingested_at=now, file_date=day,
-        )
+        written.bytes_written = lake.write_parquet_batches(lake_key, batches())
     except LandingContractError as exc:
         partition = f" (partition {day})" if day else ""
         raise dg.Failure(f"{exc}{partition}", allow_retries=False) from exc
+    return written
 
 
 def _column_schema(source: SourceSpec) -> dg.TableSchema:
@@ -99,30 +134,32 @@ def _daily_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
             )
         if missing:
             context.log.warning(f"no {source.name} drop for {len(missing)} day(s): {missing[:10]}; writing empty partitions")
-        def load(day: dt.date, key: str | None) -> tuple[dt.date, str | None, int, pl.DataFrame, int]:
-            data = landing.read_bytes(key) if key else b""
-            frame = _parse(landing, key, source, day, now, data) if key else empty_raw_frame(source)
-            return day, key, len(data), frame, lake.write_parquet(raw_lake_key(source, day), frame)
+        def load(day: dt.date, key: str | None) -> tuple[dt.date, str | None, int, _Written]:
+            if key is None:
+                frame = empty_raw_frame(source)
+                return day, key, 0, _Written(bytes_written=lake.write_parquet(raw_lake_key(source, day), frame))
+            size_read = landing.stat(key).size
+            return day, key, size_read, _write_landing_file(landing, lake, key, raw_lake_key(source, day), source, day, now)
 
         rows = 0
         bytes_written = 0
         sample = None
         per_day = {}
         with measure_step() as cost:
-            for day, key, size_read, frame, size in parallel_days(load, keys.items()):
-                bytes_written += size
-                rows += frame.height
+            for day, key, size_read, written in parallel_days(load, keys.items()):
+                bytes_written += written.bytes_written
+                rows += written.rows
                 cost.bytes_read += size_read
                 per_day[day] = {
-                    "dagster/row_count": frame.height,
-                    "rows_out": frame.height,
-                    "dead_letters": int(frame["parse_error"].is_not_null().sum()),
+                    "dagster/row_count": written.rows,
+                    "rows_out": written.rows,
+                    "dead_letters": written.dead_letters,
                     "source_file": key or "(no drop)",
                     "bytes_read": size_read,
-                    "bytes_written": size,
+                    "bytes_written": written.bytes_written,
                 }
-                if sample is None and frame.height:
-                    sample = frame.head(5)
+                if sample is None and written.sample is not None:
+                    sample = written.sample
         cost.rows_read = cost.rows_written = rows
         cost.bytes_written = bytes_written
         add_partition_metadata(context, per_day)
@@ -163,15 +200,15 @@ def _reference_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         if key is None:
             raise dg.Failure(f"missing reference drop {landing.uri(source.reference_key())}", allow_retries=False)
         with measure_step() as cost:
-            data = landing.read_bytes(key)
-            frame = _parse(landing, key, source, None, dt.datetime.now(dt.UTC), data)
-            size = lake.write_parquet(raw_lake_key(source), frame)
-        cost.rows_read = cost.rows_written = frame.height
-        cost.bytes_read, cost.bytes_written = len(data), size
+            written = _write_landing_file(landing, lake, key, raw_lake_key(source), source, None, dt.datetime.now(dt.UTC))
+        cost.rows_read = cost.rows_written = written.rows
+        cost.bytes_read, cost.bytes_written = landing.stat(key).size, written.bytes_written
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": frame.height, "rows_out": frame.height, "bytes_written": size, "source_file": key,
-                "dead_letters": int(frame["parse_error"].is_not_null().sum()), "preview": preview(frame), **cost.metadata(),
+                "dagster/row_count": written.rows, "rows_out": written.rows, "bytes_written": written.bytes_written,
+                "source_file": key, "dead_letters": written.dead_letters,
+                "preview": preview(written.sample if written.sample is not None else empty_raw_frame(source)),
+                **cost.metadata(),
             }
         )
 

@@ -9,16 +9,19 @@ an S3-compatible server such as MinIO). Callers never see which one is in use.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 import dagster as dg
 import polars as pl
+import pyarrow.parquet as pq
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
@@ -43,6 +46,8 @@ class Backend(Protocol):
     def write_bytes(self, key: str, data: bytes) -> None: ...
     def delete(self, key: str) -> None: ...
     def list(self, prefix: str, since: dt.datetime | None) -> dict[str, ObjectMeta]: ...
+    def reading(self, key: str) -> contextlib.AbstractContextManager[Path]: ...
+    def writing(self, key: str) -> contextlib.AbstractContextManager[Path]: ...
 
 
 class LocalBackend:
@@ -81,6 +86,25 @@ class LocalBackend:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def reading(self, key: str) -> Iterator[Path]:
+        path = self._path(key)
+        if not path.is_file():
+            raise FileNotFoundError(f"no such file: {path}")
+        yield path
+
+    @contextlib.contextmanager
+    def writing(self, key: str) -> Iterator[Path]:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            yield Path(tmp)
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
 
     def list(self, prefix: str, since: dt.datetime | None) -> dict[str, ObjectMeta]:
         base = self._path(prefix)
@@ -163,6 +187,58 @@ class StorageResource(dg.ConfigurableResource):
     def list_keys(self, prefix: str = "") -> list[str]:
         """Sorted keys under ``prefix`` (a folder), skipping hidden and temporary files."""
         return sorted(self.list_with_metadata(prefix))
+
+    @contextlib.contextmanager
+    def open_binary(self, key: str) -> Iterator[BinaryIO]:
+        """``key``'s content as a binary stream, read as it is consumed (memory stays small).
+
+        A local file is opened in place; an S3 object is first downloaded to a temporary
+        file. Raises FileNotFoundError naming the full location.
+        """
+        with self._backend().reading(key) as path, open(path, "rb") as stream:
+            yield stream
+
+    def write_parquet_batches(self, key: str, frames: Iterable[pl.DataFrame]) -> int:
+        """Write ``frames`` (one schema; at least one frame) as the row groups of one parquet
+        file at ``key``, atomically; returns the bytes written.
+
+        Frames are written as they come, so memory holds one frame at a time: the file is
+        built in a temporary file (beside the target, or on local disk for S3) and becomes
+        ``key`` only when complete. If ``frames`` raises, ``key`` keeps its previous content.
+
+        Raises:
+            ValueError: ``frames`` is empty.
+        """
+        with self._backend().writing(key) as path:
+            writer = None
+            try:
+                for frame in frames:
+                    table = frame.to_arrow()
+                    if writer is None:
+                        writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+                    writer.write_table(table.cast(writer.schema))
+            finally:
+                if writer is not None:
+                    writer.close()
+            if writer is None:
+                raise ValueError(f"write_parquet_batches({key!r}): no frame to write")
+            size = path.stat().st_size
+        return size
+
+    def iter_parquet(self, key: str, batch_rows: int, columns: list[str] | None = None) -> Iterator[pl.DataFrame]:
+        """The rows of the parquet file at ``key`` in file order, in frames of at most ``batch_rows`` rows.
+
+        Memory holds one batch (and the row group it is cut from). Raises
+        FileNotFoundError when ``key`` is absent.
+        """
+        with self._backend().reading(key) as path:
+            parquet = pq.ParquetFile(path)
+            produced = False
+            for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
+                produced = True
+                yield pl.from_arrow(batch)
+            if not produced:
+                yield pl.from_arrow(parquet.schema_arrow.empty_table().select(columns or parquet.schema_arrow.names))
 
     def write_parquet(self, key: str, frame: pl.DataFrame) -> int:
         """Write ``frame`` as parquet at ``key`` (atomically); returns the bytes written."""

@@ -7,7 +7,11 @@ file. Listing uses dagster-aws' ``get_objects`` (paginated ``ListObjectsV2``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
@@ -64,6 +68,31 @@ class S3Backend:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
+
+    @contextlib.contextmanager
+    def reading(self, key: str) -> Iterator[Path]:
+        """The object downloaded (streamed) to a temporary file, removed afterwards."""
+        with tempfile.TemporaryDirectory(prefix="s3-read-") as folder:
+            path = Path(folder) / key.rsplit("/", 1)[-1]
+            try:
+                self.client.download_file(self.bucket, self._object(key), str(path))
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                    raise FileNotFoundError(f"no such object: {self.uri(key)}") from exc
+                raise
+            yield path
+
+    @contextlib.contextmanager
+    def writing(self, key: str) -> Iterator[Path]:
+        """A temporary file that is uploaded (multipart for large files) when the block succeeds.
+
+        S3 publishes an object only when its upload completes, so readers never see a torn file.
+        """
+        with tempfile.TemporaryDirectory(prefix="s3-write-") as folder:
+            path = Path(folder) / key.rsplit("/", 1)[-1]
+            path.touch()
+            yield path
+            self.client.upload_file(str(path), self.bucket, self._object(key))
 
     def list(self, prefix: str, since: dt.datetime | None) -> dict[str, ObjectMeta]:
         root = f"{self.prefix}/" if self.prefix else ""

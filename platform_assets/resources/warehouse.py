@@ -14,7 +14,7 @@ import os
 import threading
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import adbc_driver_postgresql.dbapi as adbc
@@ -51,6 +51,88 @@ class TableWrite:
     spec: TableSpec
     frame: pl.DataFrame
     window: tuple[dt.date, dt.date] | None = None
+
+
+class WindowWrite:
+    """The open transaction of :meth:`WarehouseResource.replacing`: appends rows to the
+    targets' emptied windows, directly or through a staging table that judges the grain.
+
+    ``deleted``: rows removed from each window (``schema.table`` -> rows).
+    """
+
+    def __init__(self, cursor: adbc.Cursor):
+        self._cursor = cursor
+        self._cur = _Statements(cursor)
+        self._staged: set[str] = set()
+        self.deleted: dict[str, int] = {}
+
+    def copy(self, spec: TableSpec, frame: pl.DataFrame) -> None:
+        """Append ``frame`` (``spec``'s columns, any order) to ``spec``'s table with a binary ``COPY``.
+
+        Raises:
+            ValueError: the frame lacks a column of the spec.
+        """
+        _copy_frame(self._cursor, spec, frame)
+
+    def stage(self, spec: TableSpec, frame: pl.DataFrame) -> None:
+        """Append ``frame`` to the staging table of ``spec``: rows whose grain is judged over
+        every staged row by :meth:`publish_staged` before they reach ``spec``'s table.
+
+        The staging table is a temporary table (no WAL, no index) dropped at the commit.
+        """
+        stage = _stage_spec(spec)
+        if spec.qualified_name not in self._staged:
+            self._cur.execute(sql.SQL(
+                "create temporary table {} (like {}) on commit drop"
+            ).format(sql.Identifier(stage.name), spec.identifier))
+            self._cur.execute(sql.SQL(
+                "create temporary table {} (source_row integer not null) on commit drop"
+            ).format(sql.Identifier(_losers_table(spec))))
+            self._staged.add(spec.qualified_name)
+        _copy_frame(self._cursor, stage, frame)
+
+    def publish_staged(self, spec: TableSpec, flag_column: str | None = None) -> tuple[int, int]:
+        """Move the staged rows into ``spec``'s table, the first row of each grain key only.
+
+        Rows are ordered by ``(source_file, source_row)``; every later row with the same
+        grain key is a *loser*: it is not published, and its ``source_row`` is kept for
+        :meth:`staged_losers` until the next call. The staging table is emptied.
+
+        Returns:
+            (losers, losers whose ``flag_column`` is not null; 0 without a flag column).
+        """
+        stage = sql.Identifier(_stage_spec(spec).name)
+        losers = sql.Identifier(_losers_table(spec))
+        grain = sql.SQL(", ").join(map(sql.Identifier, spec.grain))
+        flag = sql.SQL("count(*) filter (where {} is not null)").format(sql.Identifier(flag_column)) \
+            if flag_column else sql.SQL("0")
+        self._cur.execute(sql.SQL("truncate {}").format(losers))
+        [(count, flagged)] = self._cur.rows(sql.SQL(
+            "with ranked as (select ctid as id, row_number() over (partition by {grain} "
+            "order by source_file, source_row) as rank from {stage}), "
+            "gone as (delete from {stage} s using ranked r where s.ctid = r.id and r.rank > 1 returning s.*), "
+            "kept as (insert into {losers} select source_row from gone returning 1) "
+            "select (select count(*) from kept) as losers, (select {flag} from gone) as flagged"
+        ).format(grain=grain, stage=stage, losers=losers, flag=flag))
+        self._cur.execute(sql.SQL("insert into {} select * from {}").format(spec.identifier, stage))
+        self._cur.execute(sql.SQL("truncate {}").format(stage))
+        return int(count), int(flagged or 0)
+
+    def staged_losers(self, spec: TableSpec, first_row: int, last_row: int) -> list[int]:
+        """``source_row`` of the last :meth:`publish_staged`'s losers between ``first_row`` and
+        ``last_row`` (inclusive), sorted: a batch's worth at a time."""
+        return [row for (row,) in self._cur.rows(sql.SQL(
+            "select source_row from {} where source_row between {} and {} order by 1"
+        ).format(sql.Identifier(_losers_table(spec)), first_row, last_row))]
+
+
+def _stage_spec(spec: TableSpec) -> TableSpec:
+    """The temporary staging table of ``spec`` (same columns, no schema, no keys)."""
+    return replace(spec, schema="pg_temp", name=f"stage_{spec.schema}_{spec.name}")
+
+
+def _losers_table(spec: TableSpec) -> str:
+    return f"losers_{spec.schema}_{spec.name}"
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -133,19 +215,9 @@ class WarehouseResource(dg.ConfigurableResource):
         target, in the same order. The next batch is produced on a worker thread while the
         current one loads (:func:`platform_assets.chunking.prefetch_one`), so the producer's
         work overlaps the server's ``COPY``. A window far larger than memory is replaced
-        atomically while at most two batches (for example chunks of days,
-        :mod:`platform_assets.chunking`) are held at a time. If producing a batch raises,
-        the transaction rolls back and the previous content stays.
-
-        One writer per table at a time (``SHARE ROW EXCLUSIVE``; readers are not blocked).
-        When the window holds at least half of a table's rows (a backfill), the table is
-        bulk-loaded: emptied with ``TRUNCATE`` if the window is all of it, its indexes
-        (the grain's primary key) dropped before the ``COPY`` and built again after it, in
-        the same transaction. Building an index once is several times cheaper than
-        maintaining it row by row against the deleted rows' entries (measured on 3.4 M
-        flights: 17 s → 7 s). Readers of that table wait for the commit instead of seeing
-        the previous rows meanwhile; a duplicate grain key still fails the write (when the
-        key is rebuilt) and rolls everything back.
+        atomically while at most two batches are held at a time. If producing a batch
+        raises, the transaction rolls back and the previous content stays. See
+        :meth:`replacing` for locking and bulk loads.
 
         Returns:
             rows deleted per ``schema.table``.
@@ -154,24 +226,47 @@ class WarehouseResource(dg.ConfigurableResource):
             ValueError: a batch has the wrong number of frames, or a frame lacks a column.
             RuntimeError: an existing table's columns differ from its spec.
         """
-        deleted: dict[str, int] = {}
+        with self.replacing(targets) as write:
+            for frames in prefetch_one(batches):
+                if len(frames) != len(targets):
+                    raise ValueError(f"a batch has {len(frames)} frames for {len(targets)} tables")
+                for target, frame in zip(targets, frames):
+                    write.copy(target.spec, frame)
+        return write.deleted
+
+    @contextlib.contextmanager
+    def replacing(self, targets: Sequence[TableWindow]) -> Iterator[WindowWrite]:
+        """One transaction replacing the windows of ``targets``: the block adds the new rows
+        through the yielded :class:`WindowWrite`; on success everything commits at once, and
+        if the block raises (or the process dies) nothing changes.
+
+        On entry, missing schemas and tables are created, existing tables checked against
+        their spec, and each window emptied. One writer per table at a time (``SHARE ROW
+        EXCLUSIVE``; readers are not blocked). When the window holds at least half of a
+        table's rows (a backfill), the table is bulk-loaded: emptied with ``TRUNCATE`` if the
+        window is all of it, its indexes (the grain's primary key) dropped before the loads
+        and built again at the end, in the same transaction. Building an index once is
+        several times cheaper than maintaining it row by row against the deleted rows'
+        entries (measured on 3.4 M flights: 17 s → 7 s). Readers of that table wait for the
+        commit instead of seeing the previous rows meanwhile; a duplicate grain key still
+        fails the write (when the key is rebuilt) and rolls everything back.
+
+        Raises:
+            RuntimeError: an existing table's columns differ from its spec.
+        """
         rebuild: list[sql.Composed] = []
         with self.connect_arrow() as conn, conn.cursor() as cursor:
             cur = _Statements(cursor)
             for target in targets:
                 _ensure_table(cur, target.spec)
+            write = WindowWrite(cursor)
             for target in targets:
-                deleted[target.spec.qualified_name], bulk = _clear_window(cur, target)
+                write.deleted[target.spec.qualified_name], bulk = _clear_window(cur, target)
                 if bulk:
                     rebuild += _drop_indexes(cur, target.spec)
-            for frames in prefetch_one(batches):
-                if len(frames) != len(targets):
-                    raise ValueError(f"a batch has {len(frames)} frames for {len(targets)} tables")
-                for target, frame in zip(targets, frames):
-                    _copy_frame(cursor, target.spec, frame)
+            yield write
             for statement in rebuild:
                 cur.execute(statement)
-        return deleted
 
     def rows_per_day(self, spec: TableSpec, window: tuple[dt.date, dt.date]) -> dict[dt.date, int]:
         """Rows of ``spec``'s table per ``window_column`` date inside ``window`` (days without rows omitted).
@@ -372,7 +467,10 @@ def _copy_frame(cursor: adbc.Cursor, spec: TableSpec, frame: pl.DataFrame) -> No
     if frame.height == 0:
         return
     ordered = frame.select(pl.col(name).cast(dtype) for name, dtype in spec.columns.items())
-    cursor.adbc_ingest(spec.name, ordered, mode="append", db_schema_name=spec.schema)
+    if spec.schema == "pg_temp":  # a staging table of this transaction
+        cursor.adbc_ingest(spec.name, ordered, mode="append", temporary=True)
+    else:
+        cursor.adbc_ingest(spec.name, ordered, mode="append", db_schema_name=spec.schema)
 
 
 def read_window(

@@ -460,12 +460,33 @@ class SourceDeclaration(dg.Model):
             frame = hook.derive(frame, warehouse)
         return frame
 
-    def clean(self, raw: pl.DataFrame, warehouse: Any = None) -> Split:
+    def duplicate_rule(self) -> RowRule:
+        """The grain's uniqueness rule (the first delivered row of a key wins)."""
+        return next(r for r in self.row_rules() if r.across_rows)
+
+    def quarantine_from_raw(self, raw: pl.DataFrame, failed_rules: pl.Expr, reason: pl.Expr) -> pl.DataFrame:
+        """Raw rows (text columns + lineage, ``transforms.parse``) as ``quarantine.<source>`` rows
+        with the given ``failed_rules`` and ``reason`` (String expressions over ``raw``)."""
+        return raw.select(
+            partition_date=pl.col("file_date"),
+            source_file=pl.col("source_file"),
+            source_row=pl.col("source_row"),
+            landed_at=pl.col("landed_at"),
+            failed_rules=failed_rules,
+            reason=reason,
+            raw_line=pl.col("raw_line") if "raw_line" in raw.columns else pl.lit(None, pl.String),
+            **{c.name: pl.col(c.name) for c in self.columns},
+        ).select(self.quarantine_spec().column_names)
+
+    def clean(self, raw: pl.DataFrame, warehouse: Any = None, judge_grain: bool = True) -> Split:
         """Type, derive and validate raw rows.
 
         Args:
             raw: raw frame of this source (text columns + lineage, ``transforms.parse``).
             warehouse: the warehouse resource, handed to the hook (e.g. to read airports).
+            judge_grain: apply the grain's uniqueness among the valid rows. False when
+                ``raw`` is one batch of a day whose rows are compared over the whole day
+                elsewhere (the warehouse's staging table, ``assets.clean``).
 
         Returns:
             ``valid`` shaped as ``clean.<table>``, ``rejected`` as ``quarantine.<source>``;
@@ -480,7 +501,7 @@ class SourceDeclaration(dg.Model):
         # are; every other rule, uniqueness included, judges the parsed rows only.
         dead = raw["parse_error"].is_not_null()
         parsed = raw.filter(~dead) if dead.any() else raw
-        split = split_by_rules(self.typed(parsed, warehouse), self.row_rules())
+        split = split_by_rules(self.typed(parsed, warehouse), self.row_rules(), across_rows=judge_grain)
         valid = split.valid.select(table.column_names).cast(dict(table.columns))
         rejected = split.rejected.select(
             partition_date=pl.col("file_date"),
@@ -493,16 +514,9 @@ class SourceDeclaration(dg.Model):
             **{c.name: pl.col(RAW_PREFIX + c.name) for c in self.columns},
         ).select(quarantine.column_names)
         if dead.any():
-            letters = raw.filter(dead).select(
-                partition_date=pl.col("file_date"),
-                source_file=pl.col("source_file"),
-                source_row=pl.col("source_row"),
-                landed_at=pl.col("landed_at"),
-                failed_rules=pl.col("parse_error").str.extract(r"^(\w+):"),
-                reason=pl.col("parse_error"),
-                raw_line=pl.col("raw_line"),
-                **{c.name: pl.col(c.name) for c in self.columns},
-            ).select(quarantine.column_names)
+            letters = self.quarantine_from_raw(
+                raw.filter(dead), failed_rules=pl.col("parse_error").str.extract(r"^(\w+):"), reason=pl.col("parse_error"),
+            )
             rejected = pl.concat([rejected, letters.cast(rejected.schema)])
         return Split(valid=valid, rejected=rejected)
 

@@ -32,7 +32,10 @@ import datetime as dt
 import gzip
 import io
 import itertools
-from dataclasses import dataclass
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import BinaryIO
 
 import polars as pl
 
@@ -82,26 +85,31 @@ class DeadLetter:
         return f"{self.defect}: line {self.line}: {self.detail}"
 
 
-def _decode(data: bytes, source_file: str) -> tuple[str, dict[int, tuple[str, int]]]:
-    """UTF-8 text of the file (a leading byte-order mark dropped) and, by 0-based line
-    index, the lines that are not UTF-8 (their text with the bad bytes escaped, and the
-    offset of the first bad byte); those lines are blank in the returned text."""
+def _decode(lines: list[bytes], source_file: str, first_line: int) -> tuple[str, dict[int, tuple[str, int]]]:
+    """UTF-8 text of a block of ``lines`` (each with its line ending) and, by 0-based index
+    in the block, the lines that are not UTF-8 (their text with the bad bytes escaped, and
+    the offset of the first bad byte); those lines are blank in the returned text.
+
+    ``first_line`` is the block's 1-based line number in the file: on line 1 (the header)
+    a byte-order mark is dropped, and a header that is not UTF-8 fails the file.
+    """
+    data = b"".join(lines)
     try:
         # utf-8-sig: a leading byte-order mark (spreadsheet exports) is accepted and dropped.
-        return data.decode("utf-8-sig"), {}
+        return data.decode("utf-8-sig" if first_line == 1 else "utf-8"), {}
     except UnicodeDecodeError:
         pass
-    lines, bad = [], {}
-    raw_lines = data.split(b"\n")
-    for index, raw in enumerate(raw_lines):
+    texts, bad = [], {}
+    for index, raw in enumerate(lines):
         try:
-            lines.append(raw.decode("utf-8-sig" if index == 0 else "utf-8"))
+            texts.append(raw.decode("utf-8-sig" if index == 0 and first_line == 1 else "utf-8"))
         except UnicodeDecodeError as exc:
-            if index == 0:
+            if index == 0 and first_line == 1:
                 raise LandingContractError(f"{source_file}: the header is not UTF-8 text (byte {exc.start})") from exc
-            bad[index] = (raw.decode("utf-8", errors="backslashreplace").rstrip("\r"), exc.start)
-            lines.append("")
-    return "\n".join(lines), bad
+            text = raw.decode("utf-8", errors="backslashreplace").rstrip("\n").rstrip("\r")
+            bad[index] = (text, exc.start)
+            texts.append("\n")
+    return "".join(texts), bad
 
 
 def _every_line_has_the_header_shape(text: str, width: int) -> bool:
@@ -141,16 +149,19 @@ def _judge(record: list[str] | None, width: int, error: csv.Error | None) -> tup
 
 def _scan(
     lines: list[str], width: int, not_utf8: dict[int, tuple[str, int]]
-) -> tuple[list[tuple[int, int, int]], list[DeadLetter]]:
+) -> tuple[list[tuple[int, int, int]], list[DeadLetter], int | None]:
     """Split ``lines`` (header first) into records with strict CSV quoting.
 
     Returns the sound records as (data row, first line index, end line index), the dead
-    letters (blank lines are skipped). A record that spans several lines
-    and is malformed is judged on its first line alone, and reading resumes after it, so
-    one stray quote cannot swallow the rest of the file.
+    letters (blank lines are skipped), and the index of the first line of the first record
+    that was still inside a quoted field at the end of ``lines`` (None if none): when
+    ``lines`` is one batch of a longer file, that record may be closed by the next lines.
+    A record that spans several lines and is malformed is judged on its first line alone,
+    and reading resumes after it, so one stray quote cannot swallow the rest of the file.
     """
     good: list[tuple[int, int, int]] = []
     dead: list[DeadLetter] = []
+    open_from: int | None = None
     row, pos = 0, 1
     while pos < len(lines):
         reader = csv.reader(itertools.islice(lines, pos, None), strict=True)
@@ -172,6 +183,9 @@ def _scan(
                     dead.append(DeadLetter(row, start + 1, text, "not_utf8", f"invalid byte at offset {byte} of the line"))
                 start = end
                 continue
+            if error is not None and end >= len(lines) and open_from is None \
+                    and sum(line.count('"') for line in lines[start:end]) % 2:
+                open_from = start
             defect = _judge(record, width, error)
             if defect is not None and end - start > 1:
                 # re-judge the first line alone and resume after it
@@ -190,7 +204,87 @@ def _scan(
             else:
                 dead.append(DeadLetter(row, start + 1, "".join(lines[start:end]).rstrip("\r\n"), *defect))
             start = end
-    return good, dead
+    return good, dead, open_from
+
+
+#: Most lines a batch carries over to close a quoted field that spans lines; a field
+#: still open after that many lines is malformed (judged on its first line).
+QUOTED_SPAN_LINES = 1_000
+
+
+def iter_landing_batches(
+    stream: BinaryIO,
+    *,
+    source: SourceSpec,
+    source_file: str,
+    landed_at: dt.datetime,
+    ingested_at: dt.datetime,
+    file_date: dt.date | None = None,
+    batch_rows: int,
+) -> Iterator[pl.DataFrame]:
+    """Parse one landing file (a binary stream of plain or gzip CSV) into raw frames of at most
+    about ``batch_rows`` rows each (schema :func:`raw_schema`), in file order.
+
+    Memory is bounded by the batch: the file is read a batch of lines at a time. Every data
+    line becomes one row: a parsed row, or a dead letter (source columns null, ``raw_line``
+    and ``parse_error`` set) when the line breaks the CSV shape. ``source_row`` and the line
+    numbers in ``parse_error`` count from the start of the file, whatever the batch. A file
+    with a header and no data yields one empty frame.
+
+    Raises:
+        LandingContractError: a file-level defect: unreadable gzip (also when found in a
+            later batch), an empty file, a header that is not UTF-8, lacks a contract column
+            or has an unexpected one. The message names the file.
+        ValueError: ``batch_rows`` is not positive.
+    """
+    if batch_rows <= 0:
+        raise ValueError(f"batch_rows must be positive, got {batch_rows}")
+    if source_file.endswith(".gz"):
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")
+    try:
+        header_line = stream.readline()
+        header_text, _ = _decode([header_line], source_file, first_line=1)
+        if not header_text.strip():
+            raise LandingContractError(f"{source_file}: empty file (no header); expected columns {list(source.columns)}")
+        header = [h.strip() for h in next(csv.reader([header_text.rstrip("\r\n")]))]
+        missing = [c for c in source.columns if c not in header]
+        unexpected = [c for c in header if c not in source.columns]
+        if missing or unexpected or len(set(header)) != len(header):
+            raise LandingContractError(
+                f"{source_file}: header does not match the {source.name} contract; "
+                f"missing {missing}, unexpected {unexpected}, header {header}"
+            )
+        header_text = header_text.rstrip("\r\n") + "\n"
+        lineage = _Lineage(source_file, landed_at, ingested_at, file_date)
+        rows_before = lines_before = 0
+        produced = False
+        carry: list[bytes] = []
+        while True:
+            new = list(itertools.islice(stream, batch_rows))
+            block = carry + new
+            if not block:
+                break
+            frame, open_from = _parse_lines(block, header_text, header, source, lineage, rows_before, lines_before)
+            if open_from is not None and new and (open_from > 0 or len(block) < QUOTED_SPAN_LINES):
+                # A quoted field is still open at the batch's end: its record moves to the next batch.
+                carry = block[open_from:]
+                if open_from == 0:
+                    continue
+                block = block[:open_from]
+                frame, _ = _parse_lines(block, header_text, header, source, lineage, rows_before, lines_before)
+            else:
+                carry = []
+            rows_before += frame.height
+            lines_before += len(block)
+            if frame.height or not produced:
+                produced = True
+                yield frame
+        if not produced:
+            yield empty_raw_frame(source)
+    except (OSError, EOFError, zlib.error) as exc:
+        if not source_file.endswith(".gz"):
+            raise
+        raise LandingContractError(f"{source_file}: not a readable gzip file ({exc})") from exc
 
 
 def parse_landing_csv(
@@ -202,51 +296,69 @@ def parse_landing_csv(
     ingested_at: dt.datetime,
     file_date: dt.date | None = None,
 ) -> pl.DataFrame:
-    """Parse one landing file (plain or gzip CSV bytes) into a raw frame (schema :func:`raw_schema`).
+    """Parse one landing file held in memory (plain or gzip CSV bytes) into one raw frame.
 
-    Every data line becomes one row: a parsed row, or a dead letter (source columns null,
-    ``raw_line`` and ``parse_error`` set) when the line breaks the CSV shape.
-
-    Raises:
-        LandingContractError: a file-level defect: unreadable gzip, an empty file, a
-            header that is not UTF-8, lacks a contract column or has an unexpected one.
-            The message names the file.
+    The same parse as :func:`iter_landing_batches` in a single batch; for small files
+    (reference tables, tests). Raises what it raises.
     """
-    if source_file.endswith(".gz"):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise LandingContractError(f"{source_file}: not a readable gzip file ({exc})") from exc
-    text, not_utf8 = _decode(data, source_file)
-    if not text.strip():
-        raise LandingContractError(f"{source_file}: empty file (no header); expected columns {list(source.columns)}")
-    header = [h.strip() for h in next(csv.reader([text.partition("\n")[0]]))]
-    missing = [c for c in source.columns if c not in header]
-    unexpected = [c for c in header if c not in source.columns]
-    if missing or unexpected or len(set(header)) != len(header):
-        raise LandingContractError(
-            f"{source_file}: header does not match the {source.name} contract; "
-            f"missing {missing}, unexpected {unexpected}, header {header}"
-        )
+    frames = list(iter_landing_batches(
+        io.BytesIO(data), source=source, source_file=source_file, landed_at=landed_at,
+        ingested_at=ingested_at, file_date=file_date, batch_rows=max(1, data.count(b"\n") + 1),
+    ))
+    return frames[0] if len(frames) == 1 else pl.concat(frames)
+
+
+@dataclass(frozen=True)
+class _Lineage:
+    source_file: str
+    landed_at: dt.datetime
+    ingested_at: dt.datetime
+    file_date: dt.date | None
+
+
+def _parse_lines(
+    block: list[bytes],
+    header_text: str,
+    header: list[str],
+    source: SourceSpec,
+    lineage: _Lineage,
+    rows_before: int,
+    lines_before: int,
+) -> tuple[pl.DataFrame, int | None]:
+    """Parse a batch of data lines (bytes, with their line endings) into a raw frame.
+
+    ``rows_before`` / ``lines_before``: data rows and physical data lines of the file before
+    this batch, so row and line numbers count from the start of the file. Also returns the
+    index in ``block`` of the first line of a record still inside a quoted field at the
+    batch's end (see :func:`_scan`), or None.
+    """
+    decoded, bad = _decode(block, lineage.source_file, first_line=lines_before + 2)
+    text = header_text + decoded
+    not_utf8 = {i + 1: v for i, v in bad.items()}  # the header is line 0 of the text
+    open_from = None
     if not not_utf8 and _every_line_has_the_header_shape(text, len(header)):
-        frame, rows, dead = _read(text, header, source, source_file), None, []
+        frame, rows, dead = _read(text, header, source, lineage.source_file), None, []
     else:
         lines = io.StringIO(text).readlines()
-        good, dead = _scan(lines, len(header), not_utf8)
+        good, dead, open_line = _scan(lines, len(header), not_utf8)
+        open_from = None if open_line is None else open_line - 1
         body = "".join(lines[0:1] + [ln if ln.endswith("\n") else ln + "\n" for r, s, e in good for ln in lines[s:e]])
-        frame, rows = _read(body, header, source, source_file), [r for r, _, _ in good]
+        frame, rows = _read(body, header, source, lineage.source_file), [r + rows_before for r, _, _ in good]
+    first_row = rows_before + 1
     parsed = frame.select(
         *source.columns,
-        source_file=pl.lit(source_file, pl.String),
-        source_row=pl.int_range(1, pl.len() + 1, dtype=pl.Int32) if rows is None else pl.Series(rows, dtype=pl.Int32),
-        landed_at=_utc_literal(landed_at),
-        ingested_at=_utc_literal(ingested_at),
-        file_date=pl.lit(file_date, pl.Date),
+        source_file=pl.lit(lineage.source_file, pl.String),
+        source_row=pl.int_range(first_row, pl.len() + first_row, dtype=pl.Int32) if rows is None
+        else pl.Series(rows, dtype=pl.Int32),
+        landed_at=_utc_literal(lineage.landed_at),
+        ingested_at=_utc_literal(lineage.ingested_at),
+        file_date=pl.lit(lineage.file_date, pl.Date),
         raw_line=pl.lit(None, pl.String),
         parse_error=pl.lit(None, pl.String),
     )
     if not dead:
-        return parsed
+        return parsed, open_from
+    dead = [replace(d, row=d.row + rows_before, line=d.line + lines_before) for d in dead]
     letters = pl.DataFrame(
         {
             "source_row": [d.row for d in dead],
@@ -256,15 +368,15 @@ def parse_landing_csv(
         schema={"source_row": pl.Int32, "raw_line": pl.String, "parse_error": pl.String},
     ).select(
         *[pl.lit(None, pl.String).alias(c) for c in source.columns],
-        source_file=pl.lit(source_file, pl.String),
+        source_file=pl.lit(lineage.source_file, pl.String),
         source_row=pl.col("source_row"),
-        landed_at=_utc_literal(landed_at),
-        ingested_at=_utc_literal(ingested_at),
-        file_date=pl.lit(file_date, pl.Date),
+        landed_at=_utc_literal(lineage.landed_at),
+        ingested_at=_utc_literal(lineage.ingested_at),
+        file_date=pl.lit(lineage.file_date, pl.Date),
         raw_line=pl.col("raw_line"),
         parse_error=pl.col("parse_error"),
     )
-    return pl.concat([parsed, letters]).sort("source_row")
+    return pl.concat([parsed, letters]).sort("source_row"), open_from
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

@@ -55,16 +55,17 @@ class Split:
     rejected: pl.DataFrame
 
 
-def split_by_rules(frame: pl.DataFrame, rules: Sequence[RowRule]) -> Split:
+def split_by_rules(frame: pl.DataFrame, rules: Sequence[RowRule], across_rows: bool = True) -> Split:
     """Split ``frame`` by its ERROR rules into rows passing every rule and rows breaking one.
 
-    Row-local rules first; then rules across rows (uniqueness) among the rows that passed.
-    ``rejected`` has two extra columns: ``failed_rules`` and ``reason`` (String). WARN rules
-    are ignored here.
+    Row-local rules first; then rules across rows (uniqueness) among the rows that passed,
+    unless ``across_rows`` is false (``frame`` is one batch of a larger whole, whose rows
+    are compared elsewhere). ``rejected`` has two extra columns: ``failed_rules`` and
+    ``reason`` (String). WARN rules are ignored here.
     """
     errors = [r for r in rules if r.severity == "error"]
     first = _split(frame, [r for r in errors if not r.across_rows])
-    across = [r for r in errors if r.across_rows]
+    across = [r for r in errors if r.across_rows] if across_rows else []
     if not across:
         return first
     second = _split(first.valid, across)

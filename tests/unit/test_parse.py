@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import io
 
 import polars as pl
 import pytest
@@ -14,7 +15,7 @@ from platform_assets.sources.registry import source_specs
 SOURCES = source_specs()
 FLIGHTS = SOURCES["flights"]
 from platform_assets.sources.nycflights13 import sample_data_dir
-from platform_assets.transforms.parse import parse_landing_csv
+from platform_assets.transforms.parse import iter_landing_batches, parse_landing_csv
 
 NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 HEADER = ",".join(FLIGHTS.columns)
@@ -113,3 +114,48 @@ def test_crlf_line_endings_are_accepted():
     assert _parse(f"{HEADER}\r\n{ROW}\r\n{ROW}\r\n").drop("ingested_at").equals(
         _parse(f"{HEADER}\n{ROW}\n{ROW}\n").drop("ingested_at")
     )
+
+
+def _batches(data: bytes, batch_rows: int, name: str = "flights/2013-01-01.csv") -> list[pl.DataFrame]:
+    return list(iter_landing_batches(
+        io.BytesIO(data), source=FLIGHTS, source_file=name, landed_at=NOW, ingested_at=NOW,
+        file_date=dt.date(2013, 1, 1), batch_rows=batch_rows,
+    ))
+
+
+# Sound rows, every defect, a quoted field spanning lines, blank lines and CRLF in one file.
+MIXED = (
+    f"{HEADER}\r\n{ROW}\r\n".encode()
+    + b"\n".join(line for line, _ in DEFECTS)
+    + f"\n\n{ROW.replace('N14228', chr(34) + 'N14' + chr(10) + '228' + chr(34))}\n{QUOTED_TAIL}\n\n{ROW}".encode()
+)
+
+
+@pytest.mark.parametrize("batch_rows", [1, 2, 3, 5, 100])
+def test_batches_number_rows_and_lines_from_the_start_of_the_file(batch_rows):
+    frames = _batches(MIXED, batch_rows)
+    assert all(f.height <= batch_rows + 1 for f in frames)  # a spanning quoted field may add its line
+    frame = pl.concat(frames)
+    # rows: 1 sound, 5 dead letters (rows 2-6), the two-line field (row 7), the quoted comma, the last row
+    assert frame["source_row"].to_list() == list(range(1, 10))
+    letters = frame.filter(pl.col("parse_error").is_not_null())
+    assert letters["source_row"].to_list() == [2, 3, 4, 5, 6]
+    # physical lines: header 1, row 2, the defects on lines 3-7, blank line 8
+    assert [e.split(": ")[0:2] for e in letters["parse_error"].to_list()] == [
+        ["too_many_fields", "line 3"], ["too_few_fields", "line 4"], ["malformed_quoting", "line 5"],
+        ["malformed_quoting", "line 6"], ["not_utf8", "line 7"],
+    ]
+    assert frame.filter(pl.col("parse_error").is_null())["tailnum"].to_list() == ["N14228", "N14\n228", "N1,23", "N14228"]
+
+
+def test_a_header_only_file_is_one_empty_batch():
+    frames = _batches(f"{HEADER}\n".encode(), 10)
+    assert [f.height for f in frames] == [0]
+    assert frames[0].schema == parse_landing_csv(f"{HEADER}\n".encode(), source=FLIGHTS, source_file="x.csv",
+                                                 landed_at=NOW, ingested_at=NOW).schema
+
+
+def test_a_gzip_file_broken_after_its_first_batch_fails_the_file():
+    whole = gzip.compress(f"{HEADER}\n".encode() + f"{ROW}\n".encode() * 5000)
+    with pytest.raises(LandingContractError, match="flights/2013-01-01.csv.gz: not a readable gzip file"):
+        _batches(whole[: len(whole) // 2], 100, "flights/2013-01-01.csv.gz")

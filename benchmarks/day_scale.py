@@ -1,0 +1,217 @@
+"""One very large day: the platform's run of a day of 1 M, 10 M, 30 M flights beside the bare floor.
+
+Usage (from the repo root; ``make benchmark-day-scale`` runs it with the defaults)::
+
+    .venv/bin/python benchmarks/day_scale.py [--flights 1000000,10000000,30000000]
+        [--repeats 3] [--day 2013-06-13] [--output day_scale]
+
+For each size, ``benchmarks/day_scale_landing.py`` writes a landing zone whose one day holds
+that many flights (the real day's flights repeated under distinct flight numbers; its
+weather and the reference files as delivered), with its own lake and warehouse database
+(``warehouse_day<N>`` on the embedded server). Then, alternating in rounds:
+
+``floor``
+    the bare floor for that file, in the same database: ``COPY`` of the landing CSV into an
+    unindexed table of text columns (psycopg's ``copy``, streamed from the file), then one
+    aggregate (``count(*)`` by origin and carrier). Nothing the platform does can be
+    cheaper than reading the file into the warehouse once.
+``day``
+    ``dagster asset materialize -m platform_assets.definitions --select '*' --partition DAY``
+    against that landing zone, lake and warehouse: every asset and check, dbt included, as
+    the day's own run (a re-run after the first round: the day's window is replaced).
+
+Recorded per run: wall time; ``peak_rss_mib``, the peak of the summed resident set size of
+the run's process tree **and** every process of the warehouse server (postmaster and
+backends; summed RSS counts shared buffers once per backend, so it is an upper bound),
+with each part's own peak; the step durations Dagster reports. After the runs, every
+flight is checked to have reached ``analytics.fct_flights`` (count and distinct keys).
+Results go to ``benchmarks/results/<output>.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psutil
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.day_scale_landing import scale_day  # noqa: E402
+from benchmarks.run_benchmark import BIN, MIB, RESULTS, _cli, measure, spread, summarise  # noqa: E402
+
+FLOOR_TABLE = "floor_landing"
+
+
+def server_rss(pgdata: Path) -> int:
+    """Summed RSS in bytes of the PostgreSQL server whose data directory is ``pgdata``: its
+    postmaster and every child (backends, background workers); 0 when it is not running."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
+        server = psutil.Process(pid)
+        members = [server, *server.children(recursive=True)]
+    except (OSError, ValueError, psutil.NoSuchProcess):
+        return 0
+    total = 0
+    for member in members:
+        try:
+            total += member.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+def floor(url: str, csv_path: Path, sample: callable) -> dict:
+    """Time the bare floor: ``COPY`` of ``csv_path`` into an unindexed text table, then one aggregate.
+
+    ``sample()`` is called between copied blocks to track the server's memory. Returns
+    ``copy_s``, ``aggregate_s``, ``wall_s`` (their sum), ``rows`` and ``peak_server_mib``.
+    """
+    header = csv_path.open().readline().strip().split(",")
+    columns = ", ".join(f'"{c}" text' for c in header)
+    peak = 0
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"drop table if exists {FLOOR_TABLE}")
+        conn.execute(f"create table {FLOOR_TABLE} ({columns})")
+        start = time.perf_counter()
+        with conn.cursor() as cur, cur.copy(f"copy {FLOOR_TABLE} from stdin (format csv, header true)") as copy, \
+                csv_path.open("rb") as source:
+            while block := source.read(8 * MIB):
+                copy.write(block)
+                peak = max(peak, sample())
+        copied = time.perf_counter()
+        rows = sum(n for _, _, n in conn.execute(
+            f"select origin, carrier, count(*) from {FLOOR_TABLE} group by 1, 2").fetchall())
+        done = time.perf_counter()
+        peak = max(peak, sample())
+        conn.execute(f"drop table {FLOOR_TABLE}")
+    return {"copy_s": round(copied - start, 3), "aggregate_s": round(done - copied, 3), "wall_s": round(done - start, 3),
+            "rows": rows, "peak_server_mib": round(peak / MIB, 1)}
+
+
+def delivered(url: str, day: str) -> dict:
+    """What reached the warehouse for ``day``: clean, quarantined and fct_flights rows, distinct flight ids."""
+    with psycopg.connect(url) as conn:
+        clean, quarantined, fct, distinct = conn.execute(
+            "select (select count(*) from clean.flights where flight_date = %(d)s), "
+            "(select count(*) from quarantine.flights where partition_date = %(d)s), "
+            "(select count(*) from analytics.fct_flights where flight_date = %(d)s), "
+            "(select count(distinct flight_id) from analytics.fct_flights where flight_date = %(d)s)",
+            {"d": day},
+        ).fetchone()
+    return {"clean": clean, "quarantined": quarantined, "fct_flights": fct, "fct_distinct": distinct}
+
+
+def markdown(results: dict, meta: dict) -> str:
+    """The table of medians (with spread) per size, and each size's step durations."""
+    m = meta["machine"]
+    out = [
+        f"# Day-scale benchmark {meta['date']}", "",
+        f"One day ({meta['day']}) of N flights, each run as that day's own run; {meta['repeats']} round(s), alternating "
+        f"floor and platform; {m['cpu_count']} CPUs, {m['memory_gib']} GiB RAM, Dagster {m['dagster']}, batch budget "
+        f"{meta['batch_rows']} rows. Peak = summed RSS of the run's processes and the warehouse server.", "",
+        "| flights in the day | floor: COPY + aggregate (s) | platform run (s) | × floor | peak (MiB) | run tree / server (MiB) | fct_flights = clean |",
+        "|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for size, r in results.items():
+        f, d = r["floor"]["summary"], r["day"]["summary"]
+        ratio = d["wall_s"]["median"] / f["wall_s"]["median"]
+        check = r["delivered"]
+        exact = "yes" if check["fct_flights"] == check["clean"] == check["fct_distinct"] else "NO"
+        out.append(
+            f"| {r['rows']:,} | {f['wall_s']['median']:.1f} [{f['wall_s']['min']:.1f}–{f['wall_s']['max']:.1f}] "
+            f"| {d['wall_s']['median']:.1f} [{d['wall_s']['min']:.1f}–{d['wall_s']['max']:.1f}] | {ratio:.1f} "
+            f"| {d['peak_rss_mib']['median']:.0f} [{d['peak_rss_mib']['min']:.0f}–{d['peak_rss_mib']['max']:.0f}] "
+            f"| {d['peak_tree_mib']['median']:.0f} / {d['peak_server_mib']['median']:.0f} | {exact} ({check['fct_flights']:,}) |"
+        )
+    for size, r in results.items():
+        steps = r["day"]["summary"]["steps"]
+        out += ["", f"Steps of the {r['rows']:,}-flight day (medians, s): " + ", ".join(
+            f"{name} {s['median']:.1f}" for name, s in sorted(steps.items(), key=lambda kv: -kv[1]["median"])[:8])]
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--flights", default="1000000,10000000,30000000", help="comma-separated day sizes")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds (default 3)")
+    parser.add_argument("--repeats-over", type=int, default=10_000_000,
+                        help="sizes above this run one round only (default 10,000,000)")
+    parser.add_argument("--day", default="2013-06-13")
+    parser.add_argument("--output", default="day_scale")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.flights.split(",") if s.strip()]
+
+    from platform_assets.chunking import batch_rows
+    from platform_assets.resources.embedded_postgres import ensure_database
+
+    print(_cli("publish-sample", "--start", args.day, "--end", args.day), file=sys.stderr)
+    server_url = urlsplit(_cli("warehouse-url"))
+    pgdata = Path(dict(kv.split("=", 1) for kv in server_url.query.split("&"))["host"])
+    base = dict(os.environ, DAGSTER_HOME=str(ROOT), DAGSTER_POSTGRES_URL=_cli("instance-url"))
+    cmd = [str(BIN / "dagster"), "asset", "materialize", "-m", "platform_assets.definitions", "--select", "*",
+           "--partition", args.day]
+    setups = {}
+    for size in sizes:
+        home = ROOT / "data" / "bench" / f"day{size}"
+        counts = scale_day(ROOT / "data" / "landing", home / "landing", args.day, size)
+        database = f"warehouse_day{size}"
+        ensure_database(urlunsplit(server_url._replace(path="/postgres")), database)
+        url = urlunsplit(server_url._replace(path=f"/{database}"))
+        env = dict(base, PLATFORM_LANDING_URL=str(home / "landing"), PLATFORM_LAKE_URL=str(home / "lake"),
+                   PLATFORM_WAREHOUSE_URL=url)
+        setups[size] = {"rows": counts["rows"], "url": url, "env": env,
+                        "csv": home / "landing" / "flights" / f"{args.day}.csv", "floor": [], "day": []}
+        print(f"day of {counts['rows']:,} flights in {home}", file=sys.stderr)
+
+    for round_ in range(args.repeats):
+        for size, s in setups.items():
+            if round_ and size > args.repeats_over:
+                continue
+            s["floor"].append(floor(s["url"], s["csv"], lambda: server_rss(pgdata)))
+            s["day"].append(measure(cmd, s["env"], server_rss=lambda: server_rss(pgdata)))
+            print(f"round {round_ + 1} {s['rows']:,} flights: floor {s['floor'][-1]['wall_s']:.1f}s, "
+                  f"day {s['day'][-1]['wall_s']:.1f}s, peak {s['day'][-1]['peak_rss_mib']:.0f} MiB", file=sys.stderr)
+
+    results = {}
+    for size, s in setups.items():
+        results[str(size)] = {
+            "rows": s["rows"],
+            "floor": {"runs": s["floor"], "summary": {k: spread([r[k] for r in s["floor"]]) for k in
+                                                       ("wall_s", "copy_s", "aggregate_s", "peak_server_mib")}},
+            "day": {"runs": s["day"], "summary": {
+                **summarise(s["day"]),
+                **{k: spread([r[k] for r in s["day"]]) for k in ("peak_tree_mib", "peak_server_mib")},
+            }},
+            "delivered": delivered(s["url"], args.day),
+            "command": " ".join([os.path.relpath(cmd[0], ROOT), *cmd[1:]]),
+        }
+    meta = {
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "day": args.day,
+        "repeats": args.repeats,
+        "batch_rows": batch_rows(),
+        "machine": {"cpu_count": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 1024**3, 1),
+                    "python": platform.python_version(), "dagster": version("dagster")},
+        "median_note": "medians with [min-max] over the rounds",
+    }
+    table = markdown(results, meta)
+    print(table)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.output}.json").write_text(json.dumps({**meta, "sizes": results}, indent=2, default=str) + "\n")
+    (RESULTS / f"{args.output}.md").write_text(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

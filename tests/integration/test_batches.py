@@ -1,0 +1,115 @@
+"""A day larger than the batch budget: parsed, cleaned and loaded batch by batch, and still exact.
+
+With ``PLATFORM_BATCH_ROWS=50`` a January day (~900 flights) is some twenty batches: the raw
+step writes one parquet row group per batch, the clean step judges the row-local rules per
+batch and the grain's uniqueness over the whole day in the warehouse. A duplicate whose
+twin is in another batch is quarantined, a rejected row never makes a later valid row a
+duplicate, dead-letter line numbers count from the top of the file, every row is accounted
+for, and the warehouse ends exactly as with one batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+
+from tests.integration.conftest import query
+
+DAY = dt.date(2013, 1, 16)
+SELECTION = "key:raw_flights or key:clean_flights or key:raw_airports or key:clean_airports"
+DUPLICATE_REASON = "duplicate_flight: another row already has the same (flight_id)"
+
+
+@pytest.fixture()
+def edited_day(landing, run_window):
+    """DAY's file with: a broken copy of its last flight delivered first (source_row 1), the
+    real rows (source_row 2..n+1), row 10 delivered again (n+2) and a truncated line (n+3)."""
+    key = f"flights/{DAY.isoformat()}.csv"
+    original = landing.read_bytes(key).decode()
+    header, *rows = original.splitlines()
+    broken = rows[-1].split(",")
+    broken[5] = "twelve"  # dep_delay
+    edited = [header, ",".join(broken), *rows, rows[9], rows[20][:25]]
+    landing.write_bytes(key, ("\n".join(edited) + "\n").encode())
+    yield rows
+    landing.write_bytes(key, original.encode())
+    assert run_window(DAY, DAY, selection=SELECTION).success
+
+
+def _warehouse_state(warehouse, first: dt.date, last: dt.date) -> tuple[list, list]:
+    clean = query(warehouse, "select flight_id, source_row, dep_delay_min, nulled_values from clean.flights "
+                  "where flight_date between %s and %s order by 1", (first, last))
+    quarantined = query(warehouse, "select partition_date, source_row, failed_rules, reason, flight from quarantine.flights "
+                        "where partition_date between %s and %s order by 1, 2", (first, last))
+    return clean, quarantined
+
+
+def _materialization(result: dg.ExecuteInProcessResult, asset: str, day: dt.date) -> dg.AssetMaterialization:
+    events = [e.step_materialization_data.materialization for e in result.get_asset_materialization_events()]
+    return next(m for m in events if m.asset_key == dg.AssetKey(asset) and m.partition == day.isoformat())
+
+
+def test_a_day_in_many_batches_is_exact(edited_day, run_window, warehouse, lake, monkeypatch):
+    rows = edited_day
+    n = len(rows)
+    monkeypatch.setenv("PLATFORM_BATCH_ROWS", "50")
+    result = run_window(DAY, DAY, selection=SELECTION)
+    assert result.success
+
+    # the raw step wrote one row group per batch
+    with lake._backend().reading(f"raw/flights/{DAY.isoformat()}.parquet") as path:
+        assert pq.ParquetFile(path).num_row_groups >= (n + 3) // 50
+
+    clean, quarantined = _warehouse_state(warehouse, DAY, DAY)
+    assert len(clean) == n
+    by_row = {q[1]: q for q in quarantined}
+    assert sorted(by_row) == [1, n + 2, n + 3]
+    assert by_row[1][2] == "dep_delay_not_numeric"
+    assert (by_row[n + 2][2], by_row[n + 2][3]) == ("duplicate_flight", DUPLICATE_REASON)
+    assert by_row[n + 2][4] == rows[9].split(",")[10]  # the delivered text of the repeat
+    assert by_row[n + 3][2] == "too_few_fields"
+    assert by_row[n + 3][3].startswith(f"too_few_fields: line {n + 4}: ")
+    source_rows = {flight_id: source_row for flight_id, source_row, *_ in clean}
+    last, tenth = rows[-1].split(","), rows[9].split(",")
+    assert source_rows[f"{DAY}/{last[9]}/{last[10]}/{last[12]}"] == n + 1  # the genuine flight, not its broken copy
+    assert source_rows[f"{DAY}/{tenth[9]}/{tenth[10]}/{tenth[12]}"] == 11  # the first delivery wins
+
+    clean_event = _materialization(result, "clean_flights", DAY)
+    assert clean_event.metadata["rows_in"].value == n + 3
+    assert clean_event.metadata["dagster/row_count"].value == n
+    assert clean_event.metadata["rows_quarantined"].value == 3
+    assert clean_event.metadata["quarantined_by_rule"].value == {
+        "dep_delay_not_numeric": 1, "duplicate_flight": 1, "too_few_fields": 1,
+    }
+    assert _materialization(result, "raw_flights", DAY).metadata["dead_letters"].value == 1
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations() if e.asset_key == dg.AssetKey("clean_flights")}
+    assert checks["raw_equals_clean_plus_quarantined"] is True
+    assert checks["clean_flights"] is True
+
+    # one batch (the default budget) leaves exactly the same rows
+    monkeypatch.delenv("PLATFORM_BATCH_ROWS")
+    assert run_window(DAY, DAY, selection=SELECTION).success
+    assert _warehouse_state(warehouse, DAY, DAY) == (clean, quarantined)
+
+
+def test_a_ranged_run_in_batches_matches_one_batch(edited_day, run_window, warehouse, monkeypatch):
+    first, last = DAY - dt.timedelta(days=1), DAY + dt.timedelta(days=1)
+    assert run_window(first, last, selection=SELECTION).success
+    expected = _warehouse_state(warehouse, first, last)
+    monkeypatch.setenv("PLATFORM_BATCH_ROWS", "64")
+    result = run_window(first, last, selection=SELECTION)
+    assert result.success
+    assert _warehouse_state(warehouse, first, last) == expected
+    per_day = {d: _materialization(result, "clean_flights", d).metadata for d in (first, DAY, last)}
+    counted = {
+        d: query(warehouse, "select (select count(*) from clean.flights where flight_date = %s), "
+                 "(select count(*) from quarantine.flights where partition_date = %s)", (d, d))[0]
+        for d in per_day
+    }
+    for d, metadata in per_day.items():
+        assert (metadata["dagster/row_count"].value, metadata["rows_quarantined"].value) == counted[d]
+        assert metadata["rows_in"].value == sum(counted[d])
+    assert counted[DAY][1] == 3

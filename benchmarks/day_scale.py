@@ -21,9 +21,10 @@ weather and the reference files as delivered), with its own lake and warehouse d
     the day's own run (a re-run after the first round: the day's window is replaced).
 
 Recorded per run: wall time; ``peak_rss_mib``, the peak of the summed resident set size of
-the run's process tree **and** every process of the warehouse server (postmaster and
-backends; summed RSS counts shared buffers once per backend, so it is an upper bound),
-with each part's own peak; the step durations Dagster reports. After the runs, every
+the run's process tree **and** the warehouse's client backends (summed RSS counts the
+server's shared buffers once per backend that touched them, so it is an upper bound), with
+each part's own peak, and ``peak_pss_mib``, the peak of the same processes' summed
+proportional set size (shared pages divided among their sharers); the step durations Dagster reports. After the runs, every
 flight is checked to have reached ``analytics.fct_flights`` (count and distinct keys).
 Results go to ``benchmarks/results/<output>.json`` and ``.md``.
 """
@@ -53,28 +54,61 @@ from benchmarks.run_benchmark import BIN, MIB, RESULTS, _cli, measure, spread, s
 FLOOR_TABLE = "floor_landing"
 
 
-def server_rss(pgdata: Path) -> int:
-    """Summed RSS in bytes of the PostgreSQL server whose data directory is ``pgdata``: its
-    postmaster and every child (backends, background workers); 0 when it is not running."""
-    try:
-        pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
-        server = psutil.Process(pid)
-        members = [server, *server.children(recursive=True)]
-    except (OSError, ValueError, psutil.NoSuchProcess):
-        return 0
-    total = 0
-    for member in members:
+class BackendMemory:
+    """Memory of the warehouse server's client backends (``postgres: <user> <db> ...``, one
+    per connection) of the PostgreSQL server whose data directory is ``pgdata``.
+
+    Calling it returns their summed RSS in bytes (what :func:`run_benchmark.measure` adds to
+    the run's tree). RSS counts each shared page (the server's shared buffers) once per
+    backend that touched it, so the sum overstates; the peak of the summed proportional set
+    size (PSS: shared pages divided among the processes sharing them) over the run's tree
+    and the backends is tracked beside it in ``peak_pss``.
+    """
+
+    def __init__(self, pgdata: Path):
+        self.pgdata = pgdata
+        self.peak_pss = 0
+
+    def _backends(self) -> list[psutil.Process]:
         try:
-            total += member.memory_info().rss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-    return total
+            server = psutil.Process(int((self.pgdata / "postmaster.pid").read_text().splitlines()[0]))
+            children = server.children()
+        except (OSError, ValueError, psutil.NoSuchProcess):
+            return []
+        out = []
+        for child in children:
+            try:
+                if child.cmdline() and child.cmdline()[0].startswith("postgres: postgres "):
+                    out.append(child)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+        return out
+
+    def __call__(self, tree: psutil.Process | None = None) -> int:
+        backends = self._backends()
+        rss = pss = 0
+        members = backends
+        if tree is not None:
+            try:
+                members = backends + [tree, *tree.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                pass
+        for member in members:
+            try:
+                info = member.memory_full_info()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            pss += info.pss
+            if member in backends:
+                rss += info.rss
+        self.peak_pss = max(self.peak_pss, pss)
+        return rss
 
 
-def floor(url: str, csv_path: Path, sample: callable) -> dict:
+def floor(url: str, csv_path: Path, sample: BackendMemory) -> dict:
     """Time the bare floor: ``COPY`` of ``csv_path`` into an unindexed text table, then one aggregate.
 
-    ``sample()`` is called between copied blocks to track the server's memory. Returns
+    ``sample()`` is called between copied blocks to track the backends' memory. Returns
     ``copy_s``, ``aggregate_s``, ``wall_s`` (their sum), ``rows`` and ``peak_server_mib``.
     """
     header = csv_path.open().readline().strip().split(",")
@@ -120,8 +154,8 @@ def markdown(results: dict, meta: dict) -> str:
         f"One day ({meta['day']}) of N flights, each run as that day's own run; {meta['repeats']} round(s), alternating "
         f"floor and platform; {m['cpu_count']} CPUs, {m['memory_gib']} GiB RAM, Dagster {m['dagster']}, batch budget "
         f"{meta['batch_rows']} rows. Peak = summed RSS of the run's processes and the warehouse server.", "",
-        "| flights in the day | floor: COPY + aggregate (s) | platform run (s) | × floor | peak (MiB) | run tree / server (MiB) | fct_flights = clean |",
-        "|---:|---:|---:|---:|---:|---:|---|",
+        "| flights in the day | floor: COPY + aggregate (s) | platform run (s) | × floor | peak RSS (MiB) | run tree / backends (MiB) | peak PSS (MiB) | fct_flights = clean |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for size, r in results.items():
         f, d = r["floor"]["summary"], r["day"]["summary"]
@@ -132,7 +166,8 @@ def markdown(results: dict, meta: dict) -> str:
             f"| {r['rows']:,} | {f['wall_s']['median']:.1f} [{f['wall_s']['min']:.1f}–{f['wall_s']['max']:.1f}] "
             f"| {d['wall_s']['median']:.1f} [{d['wall_s']['min']:.1f}–{d['wall_s']['max']:.1f}] | {ratio:.1f} "
             f"| {d['peak_rss_mib']['median']:.0f} [{d['peak_rss_mib']['min']:.0f}–{d['peak_rss_mib']['max']:.0f}] "
-            f"| {d['peak_tree_mib']['median']:.0f} / {d['peak_server_mib']['median']:.0f} | {exact} ({check['fct_flights']:,}) |"
+            f"| {d['peak_tree_mib']['median']:.0f} / {d['peak_server_mib']['median']:.0f} | {d['peak_pss_mib']['median']:.0f} "
+            f"| {exact} ({check['fct_flights']:,}) |"
         )
     for size, r in results.items():
         steps = r["day"]["summary"]["steps"]
@@ -178,8 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         for size, s in setups.items():
             if round_ and size > args.repeats_over:
                 continue
-            s["floor"].append(floor(s["url"], s["csv"], lambda: server_rss(pgdata)))
-            s["day"].append(measure(cmd, s["env"], server_rss=lambda: server_rss(pgdata)))
+            s["floor"].append(floor(s["url"], s["csv"], BackendMemory(pgdata)))
+            memory = BackendMemory(pgdata)
+            s["day"].append({**measure(cmd, s["env"], server_rss=memory), "peak_pss_mib": round(memory.peak_pss / MIB, 1)})
             print(f"round {round_ + 1} {s['rows']:,} flights: floor {s['floor'][-1]['wall_s']:.1f}s, "
                   f"day {s['day'][-1]['wall_s']:.1f}s, peak {s['day'][-1]['peak_rss_mib']:.0f} MiB", file=sys.stderr)
 
@@ -191,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                                                        ("wall_s", "copy_s", "aggregate_s", "peak_server_mib")}},
             "day": {"runs": s["day"], "summary": {
                 **summarise(s["day"]),
-                **{k: spread([r[k] for r in s["day"]]) for k in ("peak_tree_mib", "peak_server_mib")},
+                **{k: spread([r[k] for r in s["day"]]) for k in ("peak_tree_mib", "peak_server_mib", "peak_pss_mib")},
             }},
             "delivered": delivered(s["url"], args.day),
             "command": " ".join([os.path.relpath(cmd[0], ROOT), *cmd[1:]]),

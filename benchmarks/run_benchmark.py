@@ -133,11 +133,11 @@ def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def measure(cmd: list[str], env: dict[str, str], server_rss: Callable[[], int] | None = None) -> dict:
+def measure(cmd: list[str], env: dict[str, str], server_rss: Callable[[psutil.Process], int] | None = None) -> dict:
     """Run ``cmd`` once; return wall time, peak tree RSS, first-step and after-last-step times, step durations.
 
-    ``server_rss``, when given, is sampled with the tree (bytes, e.g. the warehouse's
-    backends): ``peak_rss_mib`` is then the peak of their sum, with ``peak_tree_mib`` and
+    ``server_rss``, when given, is called with the command's process at each sample and
+    returns bytes to add to the tree's (e.g. the warehouse's backends): ``peak_rss_mib`` is then the peak of their sum, with ``peak_tree_mib`` and
     ``peak_server_mib`` the peaks of each part. Exits the benchmark with the tail of the
     output if the command fails.
     """
@@ -163,7 +163,7 @@ def measure(cmd: list[str], env: dict[str, str], server_rss: Callable[[], int] |
             peak_tree = peak_server = 0
             while True:
                 tree = _tree_rss(ps)
-                server = server_rss() if server_rss else 0
+                server = server_rss(ps) if server_rss else 0
                 peak, peak_tree, peak_server = max(peak, tree + server), max(peak_tree, tree), max(peak_server, server)
                 scan(time.perf_counter() - start)
                 try:

@@ -103,17 +103,17 @@ def _write(
 
 @dataclass(frozen=True)
 class _Rows:
-    """One batch for the write: clean rows (to the table, or to its staging table when the
-    grain is judged over a whole day by the warehouse) and quarantined rows."""
+    """One batch for the write: clean rows and quarantined rows. ``day`` is set for a batch
+    of a day over the budget, whose grain the warehouse judges once the day is written."""
 
     valid: pl.DataFrame
     rejected: pl.DataFrame
-    staged: bool = False
+    day: dt.date | None = None
 
 
 @dataclass(frozen=True)
-class _DayStaged:
-    """Every batch of ``day`` is staged: judge its grain in the warehouse and publish it."""
+class _DayWritten:
+    """Every batch of ``day`` is written: judge its grain in the warehouse."""
 
     day: dt.date
 
@@ -128,10 +128,12 @@ def _write_in_chunks(
 
     Small days are cleaned in chunks of whole days, the grain judged in memory. A day with
     more rows than the batch budget is read from the lake a batch at a time; each batch is
-    cleaned by the row-local rules, its valid rows go to a staging table, and once the day
-    is staged the warehouse judges the grain over the whole day: the first row of each key
-    (lowest file, row) is published, every later one is quarantined with the uniqueness
-    rule, its delivered text re-read from the lake. Memory is bounded by the batch either
+    cleaned by the row-local rules and its valid rows written, and once the day is written
+    the warehouse judges the grain over the whole day: the first row of each key (lowest
+    file, row) stays, every later one is quarantined with the uniqueness rule, its
+    delivered text re-read from the lake. The rows go straight into a bulk-loaded table
+    (its keys, built after the load, find any repeat: :meth:`WindowWrite.publish_appended`)
+    and otherwise through a staging table (:meth:`WindowWrite.publish_staged`). Memory is bounded by the batch either
     way, and the window of ``clean.<table>`` and ``quarantine.<table>`` is still replaced
     atomically. Returns the materialization metadata shared by the window's partitions,
     and a preview of the clean rows.
@@ -178,8 +180,8 @@ def _write_in_chunks(
                 for raw in lake.iter_parquet(keys[chunk[0]], budget):
                     split = declared.clean(raw, warehouse, judge_grain=False)
                     account(raw.height, split)
-                    yield _Rows(split.valid, split.rejected, staged=True)
-                yield _DayStaged(chunk[0])
+                    yield _Rows(split.valid, split.rejected, day=chunk[0])
+                yield _DayWritten(chunk[0])
             else:
                 raw = lake.read_parquet([keys[day] for day in chunk_days])
                 split = declared.clean(raw, warehouse)
@@ -189,20 +191,31 @@ def _write_in_chunks(
     duplicates: Counter[dt.date] = Counter()  # judged by the warehouse: moved from clean to quarantine
     nulled_duplicates = 0
     window = window_bounds(context)
+    flag = NULLED_VALUES if NULLED_VALUES in clean_spec.columns else None
+    appended: dict[dt.date, bool] = {}  # day over the budget -> appended to the table (else staged)
     with warehouse.replacing([TableWindow(clean_spec, window), TableWindow(quarantine_spec, window)]) as write:
         for item in prefetch_one(batches()):
-            if isinstance(item, _DayStaged):
-                losers, nulled = write.publish_staged(clean_spec, NULLED_VALUES if NULLED_VALUES in clean_spec.columns else None)
+            if isinstance(item, _DayWritten):
+                if appended[item.day]:
+                    losers, nulled = write.publish_appended(clean_spec, item.day, flag)
+                else:
+                    losers, nulled = write.publish_staged(clean_spec, flag)
                 duplicates[item.day] += losers
                 nulled_duplicates += nulled
                 if losers:
                     _quarantine_losers(write, lake, declared, keys[item.day], budget)
                 continue
             write.copy(quarantine_spec, item.rejected)
-            if item.staged:
-                write.stage(clean_spec, item.valid)
-            else:
+            if item.day is None:
                 write.copy(clean_spec, item.valid)
+                continue
+            # Decided at the day's first batch, here in the writing thread: a bulk-loaded table
+            # (keys dropped until the commit) takes the rows directly and judges the grain
+            # when its keys are built; otherwise they wait in a staging table.
+            if appended.setdefault(item.day, write.is_bulk(clean_spec)):
+                write.copy(clean_spec, item.valid)
+            else:
+                write.stage(clean_spec, item.valid)
     rule = declared.duplicate_rule().name
     for day, n in duplicates.items():
         figures = per_day[day]

@@ -31,10 +31,10 @@ import polars as pl
 
 from platform_assets.assets.common import TRANSIENT_RETRY, preview, window_bounds, window_dates
 from platform_assets.assets.raw import raw_lake_key
-from platform_assets.chunking import plan_chunks, prefetch_one
+from platform_assets.chunking import batch_rows, plan_chunks, prefetch_one
 from platform_assets.partitions import partition_bounds
 from platform_assets.resources.storage import StorageResource
-from platform_assets.resources.warehouse import WarehouseResource, read_window
+from platform_assets.resources.warehouse import WarehouseResource, read_window_batches, repeated_grain_rows
 from platform_assets.quality import anomaly, schemas
 from platform_assets.quality.routing import failure_cases, rule_name
 from platform_assets.quality.rule_schema import rules_schema
@@ -128,12 +128,21 @@ def _failure_sample(frame: pl.DataFrame, failures: pl.DataFrame, rows: int) -> p
 
 @dataclass(frozen=True)
 class Validation:
-    """One pandera check: its name, the schema or model, severity and description."""
+    """One pandera check: its name, the schema or model, severity and description.
+
+    A day with more rows than the batch budget is validated a batch at a time with
+    ``batch_schema`` (the rules that judge each row on its own), and the rules comparing
+    rows (``grain`` unique, rule ``grain_rule``) are judged by the warehouse over the whole
+    day. Without a ``batch_schema`` the whole schema validates each batch.
+    """
 
     name: str
     schema: pa.DataFrameSchema | type[pa.DataFrameModel]
     severity: dg.AssetCheckSeverity
     description: str
+    batch_schema: pa.DataFrameSchema | None = None
+    grain: tuple[str, ...] = ()
+    grain_rule: str = ""
 
 
 def model_validation(model: type[pa.DataFrameModel], severity: dg.AssetCheckSeverity) -> Validation:
@@ -161,21 +170,48 @@ def pandera_checks(asset: str, spec: TableSpec, validations: list[Validation], p
         for v in validations
     }
 
+    validation_of = {dg.AssetCheckKey(dg.AssetKey(asset), v.name): v for v in validations}
+
     def _evaluate(inputs: CheckInputs, selected: set[dg.AssetCheckKey]) -> Iterator[dg.AssetCheckResult]:
         chosen = {key: value for key, value in check_specs.items() if key in selected}
         if not chosen:
             return
         warehouse = inputs.warehouse
         window = _window(inputs.context, partitioned)
-        # Whole-day chunks keep memory bounded; every model's grain holds the day, so
-        # uniqueness is still judged exactly (see platform_assets.chunking). The next chunk
-        # is read while this one is validated (the server sends it from another core).
-        chunks = plan_chunks(*window, warehouse.rows_per_day(spec, window)) if window else [None]
+        budget = batch_rows()
+        # Whole-day chunks under the batch budget are validated in memory, uniqueness
+        # included (every model's grain holds the day, see platform_assets.chunking); a day
+        # over the budget is streamed a batch at a time and its grain judged by the warehouse.
+        rows_per_day = warehouse.rows_per_day(spec, window) if window else {}
+        chunks = plan_chunks(*window, rows_per_day, budget) if window else [None]
         tally = {key: {"failing_rows": 0, "failures": 0, "by_rule": Counter(), "samples": []} for key in chosen}
         rows_checked = 0
-        for frame in prefetch_one(read_window(warehouse, spec, chunk) for chunk in chunks):
+
+        def frames():
+            for chunk in chunks:
+                oversized = chunk is not None and chunk[0] == chunk[1] and rows_per_day.get(chunk[0], 0) > budget
+                for frame in read_window_batches(warehouse, spec, chunk, budget):
+                    yield frame, oversized
+                if oversized:
+                    yield chunk, None  # the day's rows comparing with each other: judged in SQL
+
+        for frame, oversized in prefetch_one(frames()):
+            if oversized is None:
+                for key in chosen:
+                    v = validation_of[key]
+                    if v.batch_schema is not None and v.grain:
+                        repeats = repeated_grain_rows(warehouse, spec, v.grain, frame)
+                        if repeats:
+                            t = tally[key]
+                            t["failures"] += repeats
+                            t["failing_rows"] += repeats
+                            t["by_rule"][v.grain_rule] += repeats
+                continue
             rows_checked += frame.height
             for key, (_spec, model, _severity) in chosen.items():
+                batch_schema = validation_of[key].batch_schema
+                if oversized and batch_schema is not None:
+                    model = batch_schema
                 t = tally[key]
                 failures = failure_cases(frame, model)
                 t["failures"] += failures.height
@@ -437,15 +473,19 @@ def source_checks(declared: SourceDeclaration) -> dg.AssetChecksDefinition:
     """
     asset, table = f"clean_{declared.name}", declared.table_spec()
     rules = declared.row_rules()
+    row_local = [r for r in rules if not r.across_rows]
     validations = [Validation(
         asset, rules_schema(asset, table, rules, "error"), ERROR,
         f"`{table.qualified_name}` holds the declared rules: types, required columns, ranges, patterns, allowed "
         "values, cross-column rules and the grain's uniqueness (the rules the clean step routed rows by).",
+        batch_schema=rules_schema(asset, table, row_local, "error"), grain=table.grain,
+        grain_rule=declared.duplicate_rule().name,
     )]
     if any(r.severity == "warn" and r.on_clean for r in rules):
         validations.append(Validation(
             f"{asset}_plausibility", rules_schema(f"{asset}_plausibility", table, rules, "warn"), WARN,
             f"`{table.qualified_name}` physical plausibility (the declared WARN rules): reported, not blocking.",
+            batch_schema=rules_schema(f"{asset}_plausibility", table, row_local, "warn"),
         ))
     groups = [
         pandera_checks(asset, table, validations, partitioned=declared.daily),

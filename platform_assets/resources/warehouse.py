@@ -21,6 +21,7 @@ import adbc_driver_postgresql.dbapi as adbc
 import dagster as dg
 import polars as pl
 import psycopg
+import pyarrow as pa
 from psycopg import sql
 from pydantic import Field
 
@@ -57,7 +58,8 @@ class WindowWrite:
     """The open transaction of :meth:`WarehouseResource.replacing`: appends rows to the
     targets' emptied windows, directly or through a staging table that judges the grain.
 
-    ``deleted``: rows removed from each window (``schema.table`` -> rows).
+    ``deleted``: rows removed from each window (``schema.table`` -> rows). ``dropped``: per
+    bulk-loaded table, the statements rebuilding its keys and indexes at the commit.
     """
 
     def __init__(self, cursor: adbc.Cursor):
@@ -65,6 +67,62 @@ class WindowWrite:
         self._cur = _Statements(cursor)
         self._staged: set[str] = set()
         self.deleted: dict[str, int] = {}
+        self.dropped: dict[str, list[sql.Composed]] = {}
+
+    def is_bulk(self, spec: TableSpec) -> bool:
+        """Whether ``spec``'s table is bulk-loaded: its keys are dropped until the commit, so
+        rows breaking the grain can be appended and judged by :meth:`publish_appended`."""
+        return spec.qualified_name in self.dropped
+
+    def publish_appended(self, spec: TableSpec, day: dt.date, flag_column: str | None = None) -> tuple[int, int]:
+        """Judge the grain of ``day``'s rows appended to a bulk-loaded table (:meth:`is_bulk`).
+
+        The table's keys are built now (as they would be at the commit): when that succeeds,
+        no row repeats a key, at no cost beyond building them. When the grain's key finds a
+        repeat, only the key's build is undone, every row of ``day`` after the first
+        (lowest ``source_file``, ``source_row``) of its key is removed and kept as a *loser*
+        (:meth:`staged_losers`), and the keys are built. Later appends maintain the keys.
+
+        Returns:
+            (losers, losers whose ``flag_column`` is not null; 0 without a flag column).
+        """
+        statements = self.dropped.pop(spec.qualified_name)
+        losers = sql.Identifier(_losers_table(spec))
+        self._cur.execute(sql.SQL("create temporary table if not exists {} (source_row integer not null) on commit drop").format(losers))
+        self._cur.execute(sql.SQL("truncate {}").format(losers))
+        # A failed statement would abort the whole transaction: the keys are built in a block
+        # whose exception handler undoes just that block (a subtransaction) on a repeat.
+        self._cur.execute(sql.SQL("create temporary table if not exists grain_keys_built (built boolean) on commit drop"))
+        self._cur.execute(sql.SQL("truncate grain_keys_built"))
+        self._cur.execute(sql.SQL(
+            "do $grain_keys$ begin {}; insert into grain_keys_built values (true); "
+            "exception when unique_violation then insert into grain_keys_built values (false); end $grain_keys$"
+        ).format(sql.SQL("; ").join(statements)))
+        [(built,)] = self._cur.rows(sql.SQL("select built from grain_keys_built"))
+        if built:
+            return 0, 0
+        inside = sql.SQL("{} = {}").format(sql.Identifier(spec.window_column), sql.Literal(day))
+        counts = self._remove_repeats(spec, spec.identifier, inside, losers, flag_column)
+        for statement in statements:
+            self._cur.execute(statement)
+        return counts
+
+    def _remove_repeats(
+        self, spec: TableSpec, table: sql.Composable, where: sql.Composable, losers: sql.Identifier, flag_column: str | None
+    ) -> tuple[int, int]:
+        """Delete the rows of ``table`` (matching ``where``) that repeat an earlier row's grain
+        key (ordered by ``source_file``, ``source_row``), keeping their ``source_row`` in ``losers``."""
+        grain = sql.SQL(", ").join(map(sql.Identifier, spec.grain))
+        flag = sql.SQL("count(*) filter (where {} is not null)").format(sql.Identifier(flag_column)) \
+            if flag_column else sql.SQL("0")
+        [(count, flagged)] = self._cur.rows(sql.SQL(
+            "with ranked as (select ctid as id, row_number() over (partition by {grain} "
+            "order by source_file, source_row) as rank from {table} where {where}), "
+            "gone as (delete from {table} s using ranked r where s.ctid = r.id and r.rank > 1 returning s.*), "
+            "kept as (insert into {losers} select source_row from gone returning 1) "
+            "select (select count(*) from kept) as losers, (select {flag} from gone) as flagged"
+        ).format(grain=grain, table=table, where=where, losers=losers, flag=flag))
+        return int(count), int(flagged or 0)
 
     def copy(self, spec: TableSpec, frame: pl.DataFrame) -> None:
         """Append ``frame`` (``spec``'s columns, any order) to ``spec``'s table with a binary ``COPY``.
@@ -86,7 +144,7 @@ class WindowWrite:
                 "create temporary table {} (like {}) on commit drop"
             ).format(sql.Identifier(stage.name), spec.identifier))
             self._cur.execute(sql.SQL(
-                "create temporary table {} (source_row integer not null) on commit drop"
+                "create temporary table if not exists {} (source_row integer not null) on commit drop"
             ).format(sql.Identifier(_losers_table(spec))))
             self._staged.add(spec.qualified_name)
         _copy_frame(self._cursor, stage, frame)
@@ -103,20 +161,20 @@ class WindowWrite:
         """
         stage = sql.Identifier(_stage_spec(spec).name)
         losers = sql.Identifier(_losers_table(spec))
-        grain = sql.SQL(", ").join(map(sql.Identifier, spec.grain))
-        flag = sql.SQL("count(*) filter (where {} is not null)").format(sql.Identifier(flag_column)) \
-            if flag_column else sql.SQL("0")
         self._cur.execute(sql.SQL("truncate {}").format(losers))
-        [(count, flagged)] = self._cur.rows(sql.SQL(
-            "with ranked as (select ctid as id, row_number() over (partition by {grain} "
-            "order by source_file, source_row) as rank from {stage}), "
-            "gone as (delete from {stage} s using ranked r where s.ctid = r.id and r.rank > 1 returning s.*), "
-            "kept as (insert into {losers} select source_row from gone returning 1) "
-            "select (select count(*) from kept) as losers, (select {flag} from gone) as flagged"
-        ).format(grain=grain, stage=stage, losers=losers, flag=flag))
+        count, flagged = self._remove_repeats(spec, stage, sql.SQL("true"), losers, flag_column)
         self._cur.execute(sql.SQL("insert into {} select * from {}").format(spec.identifier, stage))
         self._cur.execute(sql.SQL("truncate {}").format(stage))
-        return int(count), int(flagged or 0)
+        return count, flagged
+
+    def insert_select(self, spec: TableSpec, select: sql.Composable) -> dict[dt.date, int]:
+        """Append the rows of ``select`` (``spec``'s columns, in order) to ``spec``'s table inside
+        the warehouse; returns the rows added per ``spec.window_column`` date."""
+        columns = sql.SQL(", ").join(map(sql.Identifier, spec.column_names))
+        return dict(self._cur.rows(sql.SQL(
+            "with added as (insert into {table} ({columns}) {select} returning {day}) "
+            "select {day} as day, count(*) as n from added group by 1"
+        ).format(table=spec.identifier, columns=columns, select=select, day=sql.Identifier(spec.window_column))))
 
     def staged_losers(self, spec: TableSpec, first_row: int, last_row: int) -> list[int]:
         """``source_row`` of the last :meth:`publish_staged`'s losers between ``first_row`` and
@@ -254,7 +312,6 @@ class WarehouseResource(dg.ConfigurableResource):
         Raises:
             RuntimeError: an existing table's columns differ from its spec.
         """
-        rebuild: list[sql.Composed] = []
         with self.connect_arrow() as conn, conn.cursor() as cursor:
             cur = _Statements(cursor)
             for target in targets:
@@ -263,10 +320,11 @@ class WarehouseResource(dg.ConfigurableResource):
             for target in targets:
                 write.deleted[target.spec.qualified_name], bulk = _clear_window(cur, target)
                 if bulk:
-                    rebuild += _drop_indexes(cur, target.spec)
+                    write.dropped[target.spec.qualified_name] = _drop_indexes(cur, target.spec)
             yield write
-            for statement in rebuild:
-                cur.execute(statement)
+            for statements in write.dropped.values():
+                for statement in statements:
+                    cur.execute(statement)
 
     def rows_per_day(self, spec: TableSpec, window: tuple[dt.date, dt.date]) -> dict[dt.date, int]:
         """Rows of ``spec``'s table per ``window_column`` date inside ``window`` (days without rows omitted).
@@ -471,6 +529,74 @@ def _copy_frame(cursor: adbc.Cursor, spec: TableSpec, frame: pl.DataFrame) -> No
         cursor.adbc_ingest(spec.name, ordered, mode="append", temporary=True)
     else:
         cursor.adbc_ingest(spec.name, ordered, mode="append", db_schema_name=spec.schema)
+
+
+def read_window_batches(
+    warehouse: WarehouseResource,
+    spec: TableSpec,
+    window: tuple[dt.date, dt.date] | None,
+    rows: int,
+    columns: Sequence[str] | None = None,
+) -> Iterator[pl.DataFrame]:
+    """Stream ``spec``'s table (rows inside ``window`` when given) in frames of at most ``rows``
+    rows, typed like :func:`read_window`; memory holds one frame.
+
+    The rows arrive through one binary ``COPY`` read as Arrow record batches; an empty
+    result yields one empty frame.
+    """
+    names = list(columns or spec.column_names)
+    query = sql.SQL("select {} from {}").format(sql.SQL(", ").join(map(sql.Identifier, names)), spec.identifier)
+    if window is not None:
+        query += sql.SQL(" where {} between {} and {}").format(
+            sql.Identifier(spec.window_column), sql.Literal(window[0]), sql.Literal(window[1])
+        )
+
+    def typed(parts: list) -> pl.DataFrame:
+        frame = pl.from_arrow(pa.Table.from_batches(parts)) if parts else pl.DataFrame(schema=[(n, spec.columns[n]) for n in names])
+        return frame.select(pl.col(n).cast(spec.columns[n]) for n in names)
+
+    with warehouse.connect_arrow() as conn, conn.cursor() as cur:
+        cur.execute(query.as_string())
+        reader = cur.fetch_record_batch()
+        parts, held, produced = [], 0, False
+        for batch in reader:
+            while batch.num_rows:
+                take = batch.slice(0, rows - held)
+                parts.append(take)
+                held += take.num_rows
+                batch = batch.slice(take.num_rows)
+                if held == rows:
+                    produced = True
+                    yield typed(parts)
+                    parts, held = [], 0
+        if parts or not produced:
+            yield typed(parts)
+
+
+def repeated_grain_rows(
+    warehouse: WarehouseResource, spec: TableSpec, grain: Sequence[str], window: tuple[dt.date, dt.date] | None
+) -> int:
+    """Rows of ``spec``'s table (inside ``window`` when given) that repeat another row's ``grain`` key.
+
+    Judged by the warehouse, never in Python: 0 at once when a primary-key or unique
+    constraint on exactly ``grain`` holds the table (the warehouse enforces it on every
+    write), otherwise counted (``count(*) - count(distinct grain)``).
+    """
+    with warehouse.connect() as conn:
+        enforced = conn.execute(
+            "select exists (select 1 from pg_constraint c where c.conrelid = to_regclass(%s) and c.contype in ('p', 'u') "
+            "and (select array_agg(a.attname::text order by a.attname::text) from pg_attribute a "
+            "where a.attrelid = c.conrelid and a.attnum = any(c.conkey)) = %s::text[])",
+            (spec.qualified_name, sorted(grain)),
+        ).fetchone()[0]
+        if enforced:
+            return 0
+        query = sql.SQL("select count(*) - count(distinct ({})) from {}").format(
+            sql.SQL(", ").join(map(sql.Identifier, grain)), spec.identifier
+        )
+        if window is not None:
+            query += sql.SQL(" where {} between %s and %s").format(sql.Identifier(spec.window_column))
+        return int(conn.execute(query, window).fetchone()[0])
 
 
 def read_window(

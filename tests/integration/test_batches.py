@@ -13,18 +13,48 @@ from __future__ import annotations
 import datetime as dt
 
 import dagster as dg
+import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
 from tests.integration.conftest import query
 
 DAY = dt.date(2013, 1, 16)
-SELECTION = "key:raw_flights or key:clean_flights or key:raw_airports or key:clean_airports"
+SELECTION = "key:raw_flights or key:clean_flights or key:raw_airports or key:clean_airports or key:flight_daily_metrics"
 DUPLICATE_REASON = "duplicate_flight: another row already has the same (flight_id)"
 
 
+@pytest.fixture(scope="module")
+def own_warehouse(warehouse):
+    """A database of this module's own on the session's server: whether a write bulk-loads
+    depends on what the table holds, so the tests decide that."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from platform_assets.resources.embedded_postgres import ensure_database
+    from platform_assets.resources.warehouse import WarehouseResource
+
+    parts = urlsplit(warehouse.url)
+    ensure_database(urlunsplit(parts._replace(path="/postgres")), "batches")
+    return WarehouseResource(url=urlunsplit(parts._replace(path="/batches")))
+
+
+@pytest.fixture(scope="module")
+def run_own(defs, own_warehouse):
+    """Materialize ``selection`` for ``first..last`` in one run against :func:`own_warehouse`."""
+
+    def run(first: dt.date, last: dt.date, selection: str = SELECTION):
+        tags = {"dagster/asset_partition_range_start": first.isoformat(),
+                "dagster/asset_partition_range_end": last.isoformat()}
+        return dg.materialize(
+            assets=[*defs.assets, *defs.asset_checks], resources={**defs.resources, "warehouse": own_warehouse},
+            selection=selection, tags=tags, instance=dg.DagsterInstance.ephemeral(),
+        )
+
+    return run
+
+
 @pytest.fixture()
-def edited_day(landing, run_window):
+def edited_day(landing, run_own):
     """DAY's file with: a broken copy of its last flight delivered first (source_row 1), the
     real rows (source_row 2..n+1), row 10 delivered again (n+2) and a truncated line (n+3)."""
     key = f"flights/{DAY.isoformat()}.csv"
@@ -36,15 +66,19 @@ def edited_day(landing, run_window):
     landing.write_bytes(key, ("\n".join(edited) + "\n").encode())
     yield rows
     landing.write_bytes(key, original.encode())
-    assert run_window(DAY, DAY, selection=SELECTION).success
 
 
-def _warehouse_state(warehouse, first: dt.date, last: dt.date) -> tuple[list, list]:
+def _warehouse_state(warehouse, first: dt.date, last: dt.date) -> tuple[list, list, list]:
     clean = query(warehouse, "select flight_id, source_row, dep_delay_min, nulled_values from clean.flights "
                   "where flight_date between %s and %s order by 1", (first, last))
     quarantined = query(warehouse, "select partition_date, source_row, failed_rules, reason, flight from quarantine.flights "
                         "where partition_date between %s and %s order by 1, 2", (first, last))
-    return clean, quarantined
+    metrics = query(warehouse, "select flight_date, origin, carrier, flights, cancelled_flights, flown_flights, "
+                    "arrivals_reported, on_time_arrivals, round(mean_dep_delay_min::numeric, 9), "
+                    "round(p95_dep_delay_min::numeric, 9), round(mean_arr_delay_min::numeric, 9), "
+                    "round(p95_arr_delay_min::numeric, 9) from aggregate.flight_daily_metrics "
+                    "where flight_date between %s and %s order by 1, 2, 3", (first, last))
+    return clean, quarantined, metrics
 
 
 def _materialization(result: dg.ExecuteInProcessResult, asset: str, day: dt.date) -> dg.AssetMaterialization:
@@ -52,19 +86,29 @@ def _materialization(result: dg.ExecuteInProcessResult, asset: str, day: dt.date
     return next(m for m in events if m.asset_key == dg.AssetKey(asset) and m.partition == day.isoformat())
 
 
-def test_a_day_in_many_batches_is_exact(edited_day, run_window, warehouse, lake, monkeypatch):
+@pytest.mark.parametrize("loaded", ["alone", "beside_other_days"])
+def test_a_day_in_many_batches_is_exact(loaded, edited_day, run_own, own_warehouse, lake, monkeypatch):
+    """Alone in its table the day is bulk-loaded (the keys, built after the load, find the
+    repeat); beside ten other days its rows wait in a staging table. Both end the same."""
+    warehouse = own_warehouse
     rows = edited_day
     n = len(rows)
+    with warehouse.connect() as conn:
+        for table in ("clean.flights", "quarantine.flights"):
+            conn.execute(f"drop table if exists {table} cascade")
+    if loaded == "beside_other_days":
+        assert run_own(DAY - dt.timedelta(days=10), DAY - dt.timedelta(days=1)).success
     monkeypatch.setenv("PLATFORM_BATCH_ROWS", "50")
-    result = run_window(DAY, DAY, selection=SELECTION)
+    result = run_own(DAY, DAY)
     assert result.success
 
     # the raw step wrote one row group per batch
     with lake._backend().reading(f"raw/flights/{DAY.isoformat()}.parquet") as path:
         assert pq.ParquetFile(path).num_row_groups >= (n + 3) // 50
 
-    clean, quarantined = _warehouse_state(warehouse, DAY, DAY)
+    clean, quarantined, metrics = _warehouse_state(warehouse, DAY, DAY)
     assert len(clean) == n
+    assert sum(m[3] for m in metrics) == n  # the warehouse aggregated the day (over the budget)
     by_row = {q[1]: q for q in quarantined}
     assert sorted(by_row) == [1, n + 2, n + 3]
     assert by_row[1][2] == "dep_delay_not_numeric"
@@ -91,16 +135,17 @@ def test_a_day_in_many_batches_is_exact(edited_day, run_window, warehouse, lake,
 
     # one batch (the default budget) leaves exactly the same rows
     monkeypatch.delenv("PLATFORM_BATCH_ROWS")
-    assert run_window(DAY, DAY, selection=SELECTION).success
-    assert _warehouse_state(warehouse, DAY, DAY) == (clean, quarantined)
+    assert run_own(DAY, DAY).success
+    assert _warehouse_state(warehouse, DAY, DAY) == (clean, quarantined, metrics)
 
 
-def test_a_ranged_run_in_batches_matches_one_batch(edited_day, run_window, warehouse, monkeypatch):
+def test_a_ranged_run_in_batches_matches_one_batch(edited_day, run_own, own_warehouse, monkeypatch):
+    warehouse = own_warehouse
     first, last = DAY - dt.timedelta(days=1), DAY + dt.timedelta(days=1)
-    assert run_window(first, last, selection=SELECTION).success
+    assert run_own(first, last).success
     expected = _warehouse_state(warehouse, first, last)
     monkeypatch.setenv("PLATFORM_BATCH_ROWS", "64")
-    result = run_window(first, last, selection=SELECTION)
+    result = run_own(first, last)
     assert result.success
     assert _warehouse_state(warehouse, first, last) == expected
     per_day = {d: _materialization(result, "clean_flights", d).metadata for d in (first, DAY, last)}
@@ -113,3 +158,27 @@ def test_a_ranged_run_in_batches_matches_one_batch(edited_day, run_window, wareh
         assert (metadata["dagster/row_count"].value, metadata["rows_quarantined"].value) == counted[d]
         assert metadata["rows_in"].value == sum(counted[d])
     assert counted[DAY][1] == 3
+
+
+def test_the_warehouse_aggregates_a_day_like_polars(run_own, own_warehouse):
+    """The aggregate of a day over the budget is computed in SQL; it equals the polars one."""
+    from platform_assets.resources.warehouse import read_window
+    from platform_assets.sources.registry import clean_table
+    from platform_assets.tables import FLIGHT_DAILY_METRICS
+    from platform_assets.transforms.metrics import flight_daily_metrics, flight_daily_metrics_sql
+
+    warehouse = own_warehouse
+    first, last = dt.date(2013, 1, 5), dt.date(2013, 1, 8)
+    assert run_own(first, last).success
+    flights = clean_table("flights")
+    in_memory = flight_daily_metrics(read_window(warehouse, flights, (first, last)))
+    with warehouse.connect() as conn:
+        rows = conn.execute(flight_daily_metrics_sql(flights, first, last).as_string(conn)).fetchall()
+    in_sql = pl.DataFrame(rows, schema=FLIGHT_DAILY_METRICS.column_names, orient="row").cast(
+        dict(FLIGHT_DAILY_METRICS.columns)).sort("flight_date", "origin", "carrier")
+    assert in_memory.height == in_sql.height > 4 * 3  # every day, origin and carrier group
+    assert in_memory.select(pl.exclude(pl.Float64)).equals(in_sql.select(pl.exclude(pl.Float64)))
+    for column in ("mean_dep_delay_min", "p95_dep_delay_min", "mean_arr_delay_min", "p95_arr_delay_min"):
+        difference = (in_memory[column] - in_sql[column]).abs().max()
+        assert difference < 1e-9, column
+        assert in_memory[column].null_count() == in_sql[column].null_count()

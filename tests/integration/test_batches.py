@@ -182,3 +182,37 @@ def test_the_warehouse_aggregates_a_day_like_polars(run_own, own_warehouse):
         difference = (in_memory[column] - in_sql[column]).abs().max()
         assert difference < 1e-9, column
         assert in_memory[column].null_count() == in_sql[column].null_count()
+
+
+def test_checks_of_a_day_in_batches_find_a_broken_rule_and_a_repeated_key(run_own, own_warehouse, defs, monkeypatch):
+    """A checks-only run streams a day over the budget a batch at a time; a row breaking a
+    rule is found in its batch, and a key repeated across batches by the warehouse."""
+    warehouse = own_warehouse
+    assert run_own(DAY, DAY).success
+    monkeypatch.setenv("PLATFORM_BATCH_ROWS", "50")
+    tags = {"dagster/asset_partition_range_start": DAY.isoformat(), "dagster/asset_partition_range_end": DAY.isoformat()}
+
+    def evaluate() -> dict[str, dg.AssetCheckEvaluation]:
+        result = dg.materialize(
+            assets=[*defs.assets, *defs.asset_checks], resources={**defs.resources, "warehouse": warehouse},
+            selection=dg.AssetSelection.checks_for_assets("clean_flights"), tags=tags,
+            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        )
+        return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+    rows = query(warehouse, "select count(*) from clean.flights where flight_date = %s", (DAY,))[0][0]
+    passed = evaluate()["clean_flights"]
+    assert passed.passed and passed.metadata["rows_checked"].value == rows
+    try:
+        with warehouse.connect() as conn:
+            conn.execute("update clean.flights set origin = 'BOS' where flight_date = %s and source_row = 700", (DAY,))
+            conn.execute("alter table clean.flights drop constraint flights_pkey")  # nothing enforces the grain now
+            conn.execute("update clean.flights set flight_id = (select flight_id from clean.flights where flight_date = %s "
+                         "and source_row = 5) where flight_date = %s and source_row = 800", (DAY, DAY))
+        failed = evaluate()["clean_flights"]
+        assert not failed.passed
+        assert failed.metadata["failing_rows"].value == 2
+        assert failed.metadata["failures_by_rule"].value == {"origin.isin(['EWR', 'JFK', 'LGA'])": 1, "duplicate_flight": 1}
+    finally:
+        with warehouse.connect() as conn:
+            conn.execute("drop table clean.flights cascade")

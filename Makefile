@@ -16,7 +16,7 @@ UV_VERSION := 0.13.9
 # The venv's tools first, so subprocesses (dbt under `dagster dev`) find them too.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: install dagster-home image container-test run publish materialize summary checks test ui-test dev benchmark benchmark-30x benchmark-latency stop clean
+.PHONY: install dagster-home image container-test run publish materialize summary checks test ui-test dev benchmark benchmark-30x benchmark-day-scale benchmark-latency stop clean
 
 install: .venv/.installed dbt_project/target/manifest.json dagster-home
 
@@ -98,6 +98,11 @@ benchmark: install
 ## benchmark-30x: the year with 30x the flights (10.1 M), once, beside the floor
 benchmark-30x: install
 	$(VENV_BIN)/python benchmarks/run_benchmark.py --only floor_year,scaled --scale 30 --repeats 1 --output scale30
+
+## benchmark-day-scale: one day of 1 M, 10 M and 30 M flights, each its day's own run, beside the bare floor
+## (COPY of that landing file + one aggregate); medians of 3 rounds, 30 M once
+benchmark-day-scale: install
+	$(VENV_BIN)/python benchmarks/day_scale.py
 
 benchmark-latency: install
 	$(VENV_BIN)/python benchmarks/landing_latency.py

@@ -31,6 +31,7 @@ from platform_assets.assets.raw import raw_lake_key
 from platform_assets.chunking import batch_rows, days_of, plan_chunks, prefetch_one
 from platform_assets.observability.step_cost import measure_step
 from platform_assets.partitions import daily_partitions
+from platform_assets.quality.checks import VALIDATED_WHILE_WRITING, Tally, source_validations
 from platform_assets.resources.storage import StorageResource
 from platform_assets.resources.warehouse import TableWindow, TableWrite, WarehouseResource, WindowWrite
 from platform_assets.sources.contract import SourceSpec
@@ -162,8 +163,16 @@ def _write_in_chunks(
     per_day = {day: {"rows_in": counts[key], "dagster/row_count": 0, "rows_out": 0, "rows_quarantined": 0,
                      "quarantined_by_rule": {}, "rows_with_values_nulled": 0} for day, key in keys.items()}
 
-    def account(raw_rows: int, split: Split) -> None:
+    # The checks' pandera validations, run on exactly the rows written (see quality.checks).
+    validations = source_validations(declared)
+    tallies = {v.name: Tally() for v in validations}
+    validated = {"rows": 0}
+
+    def account(raw_rows: int, split: Split, in_batches: bool = False) -> None:
         _check_accounted(source, raw_rows, split)
+        validated["rows"] += split.valid.height
+        for v in validations:
+            tallies[v.name].validate(split.valid, v.batch_schema if in_batches and v.batch_schema is not None else v.schema)
         totals["rows_in"] += raw_rows
         totals["rows_out"] += split.valid.height
         totals["rows_quarantined"] += split.rejected.height
@@ -179,7 +188,7 @@ def _write_in_chunks(
             if len(chunk_days) == 1 and counts[keys[chunk[0]]] > budget:
                 for raw in lake.iter_parquet(keys[chunk[0]], budget):
                     split = declared.clean(raw, warehouse, judge_grain=False)
-                    account(raw.height, split)
+                    account(raw.height, split, in_batches=True)
                     yield _Rows(split.valid, split.rejected, day=chunk[0])
                 yield _DayWritten(chunk[0])
             else:
@@ -233,6 +242,11 @@ def _write_in_chunks(
         day: {**figures, "quarantined_by_rule": dg.MetadataValue.json(figures["quarantined_by_rule"])}
         for day, figures in per_day.items()
     })
+    if not total_duplicates:  # else some validated rows were removed afterwards: the checks read back
+        add_run_metadata(context, {VALIDATED_WHILE_WRITING: dg.MetadataValue.json({
+            "partition_window": f"{window[0]}..{window[1]}", "rows_checked": validated["rows"],
+            "checks": {name: tally.as_json() for name, tally in tallies.items()},
+        })})
     return {
         **window_metadata(context, totals["rows_out"]),
         "window_rows_in": totals["rows_in"],

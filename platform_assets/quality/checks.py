@@ -23,7 +23,7 @@ import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import dagster as dg
 import pandera.polars as pa
@@ -151,12 +151,91 @@ def model_validation(model: type[pa.DataFrameModel], severity: dg.AssetCheckSeve
     return Validation(_snake(model.__name__), model, severity, description)
 
 
+@dataclass
+class Tally:
+    """One pandera check's findings over the batches it has seen."""
+
+    failures: int = 0
+    failing_rows: int = 0
+    by_rule: Counter = field(default_factory=Counter)
+    samples: list[pl.DataFrame] = field(default_factory=list)
+
+    def validate(self, frame: pl.DataFrame, schema: pa.DataFrameSchema | type[pa.DataFrameModel]) -> None:
+        """Validate one batch with ``schema`` and add its failures."""
+        failures = failure_cases(frame, schema)
+        self.failures += failures.height
+        self.failing_rows += failures["index"].drop_nulls().n_unique()
+        rules = failures.with_columns(rule=rule_name(pl.col("schema_context"), pl.col("column"), pl.col("check")))
+        self.by_rule.update(dict(rules.group_by("rule").len().iter_rows()))
+        room = FAILURE_SAMPLE_ROWS - sum(x.height for x in self.samples)
+        if room > 0 and failures.height:
+            self.samples.append(_failure_sample(frame, failures, room))
+
+    def add_repeats(self, rows: int, rule: str) -> None:
+        """Add ``rows`` rows that repeat an earlier row's grain key (found by the warehouse)."""
+        if rows:
+            self.failures += rows
+            self.failing_rows += rows
+            self.by_rule[rule] += rows
+
+    def as_json(self) -> dict:
+        """Failures, failing rows, failures per rule and a Markdown sample of failing rows."""
+        sample = pl.concat(self.samples, how="diagonal_relaxed") if self.samples else pl.DataFrame()
+        return {"failures": self.failures, "failing_rows": self.failing_rows,
+                "by_rule": dict(self.by_rule.most_common()), "failure_sample": preview(sample, FAILURE_SAMPLE_ROWS).value}
+
+
+#: Run metadata key under which a clean step records the validation of the rows it wrote.
+VALIDATED_WHILE_WRITING = "validated_while_writing"
+
+
+def source_validations(declared: SourceDeclaration) -> list[Validation]:
+    """The pandera checks of ``clean_<source>``: the declared ERROR rules that read clean
+    columns plus the table's types and nullability, and the WARN rules (when declared)."""
+    asset, table = f"clean_{declared.name}", declared.table_spec()
+    rules = declared.row_rules()
+    row_local = [r for r in rules if not r.across_rows]
+    validations = [Validation(
+        asset, rules_schema(asset, table, rules, "error"), ERROR,
+        f"`{table.qualified_name}` holds the declared rules: types, required columns, ranges, patterns, allowed "
+        "values, cross-column rules and the grain's uniqueness (the rules the clean step routed rows by).",
+        batch_schema=rules_schema(asset, table, row_local, "error"), grain=table.grain,
+        grain_rule=declared.duplicate_rule().name,
+    )]
+    if any(r.severity == "warn" and r.on_clean for r in rules):
+        validations.append(Validation(
+            f"{asset}_plausibility", rules_schema(f"{asset}_plausibility", table, rules, "warn"), WARN,
+            f"`{table.qualified_name}` physical plausibility (the declared WARN rules): reported, not blocking.",
+            batch_schema=rules_schema(f"{asset}_plausibility", table, row_local, "warn"),
+        ))
+    return validations
+
+
+def _validated_in_this_run(context: dg.AssetCheckExecutionContext, asset: str, window) -> dict | None:
+    """What this run's materialization of ``asset`` recorded of validating the rows it wrote
+    for ``window`` (:data:`VALIDATED_WHILE_WRITING`), or None (e.g. a checks-only run)."""
+    newest = window[1].isoformat()
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[newest]), limit=1
+    ).records
+    if not records or records[0].event_log_entry.run_id != context.run.run_id:
+        return None
+    materialization = records[0].asset_materialization
+    recorded = materialization.metadata.get(VALIDATED_WHILE_WRITING) if materialization else None
+    if recorded is None or recorded.value.get("partition_window") != f"{window[0]}..{window[1]}":
+        return None
+    return recorded.value
+
+
 def pandera_checks(asset: str, spec: TableSpec, validations: list[Validation], partitioned: bool) -> CheckGroup:
     """Checks validating ``spec``'s rows (the run's window) with pandera, one per validation.
 
-    The selected validations share one read of each chunk. ERROR severity makes a check
-    blocking. Metadata per check: rows checked, failing rows, failures per rule, a Markdown
-    sample of failing rows with the rules they broke, the partition window.
+    When this run's step materializing ``asset`` validated the rows as it wrote them (the
+    clean steps do, :data:`VALIDATED_WHILE_WRITING`), its findings are the result and
+    nothing is read back. Otherwise (a checks-only run) the selected validations share one
+    read of the window, a batch at a time. ERROR severity makes a check blocking. Metadata
+    per check: rows checked, failing rows, failures per rule, a Markdown sample of failing
+    rows with the rules they broke, the partition window, and how the rows were validated.
     """
     check_specs = {
         dg.AssetCheckKey(dg.AssetKey(asset), v.name): (
@@ -164,27 +243,19 @@ def pandera_checks(asset: str, spec: TableSpec, validations: list[Validation], p
                 name=v.name, asset=asset, description=v.description,
                 blocking=v.severity == dg.AssetCheckSeverity.ERROR,
             ),
-            v.schema,
-            v.severity,
+            v,
         )
         for v in validations
     }
 
-    validation_of = {dg.AssetCheckKey(dg.AssetKey(asset), v.name): v for v in validations}
-
-    def _evaluate(inputs: CheckInputs, selected: set[dg.AssetCheckKey]) -> Iterator[dg.AssetCheckResult]:
-        chosen = {key: value for key, value in check_specs.items() if key in selected}
-        if not chosen:
-            return
-        warehouse = inputs.warehouse
-        window = _window(inputs.context, partitioned)
+    def _read_back(warehouse: WarehouseResource, window, chosen: dict) -> tuple[int, dict]:
         budget = batch_rows()
         # Whole-day chunks under the batch budget are validated in memory, uniqueness
         # included (every model's grain holds the day, see platform_assets.chunking); a day
         # over the budget is streamed a batch at a time and its grain judged by the warehouse.
         rows_per_day = warehouse.rows_per_day(spec, window) if window else {}
         chunks = plan_chunks(*window, rows_per_day, budget) if window else [None]
-        tally = {key: {"failing_rows": 0, "failures": 0, "by_rule": Counter(), "samples": []} for key in chosen}
+        tallies = {key: Tally() for key in chosen}
         rows_checked = 0
 
         def frames():
@@ -197,44 +268,42 @@ def pandera_checks(asset: str, spec: TableSpec, validations: list[Validation], p
 
         for frame, oversized in prefetch_one(frames()):
             if oversized is None:
-                for key in chosen:
-                    v = validation_of[key]
+                for key, (_check, v) in chosen.items():
                     if v.batch_schema is not None and v.grain:
-                        repeats = repeated_grain_rows(warehouse, spec, v.grain, frame)
-                        if repeats:
-                            t = tally[key]
-                            t["failures"] += repeats
-                            t["failing_rows"] += repeats
-                            t["by_rule"][v.grain_rule] += repeats
+                        tallies[key].add_repeats(repeated_grain_rows(warehouse, spec, v.grain, frame), v.grain_rule)
                 continue
             rows_checked += frame.height
-            for key, (_spec, model, _severity) in chosen.items():
-                batch_schema = validation_of[key].batch_schema
-                if oversized and batch_schema is not None:
-                    model = batch_schema
-                t = tally[key]
-                failures = failure_cases(frame, model)
-                t["failures"] += failures.height
-                t["failing_rows"] += failures["index"].drop_nulls().n_unique()
-                rules = failures.with_columns(rule=rule_name(pl.col("schema_context"), pl.col("column"), pl.col("check")))
-                t["by_rule"].update(dict(rules.group_by("rule").len().iter_rows()))
-                room = FAILURE_SAMPLE_ROWS - sum(x.height for x in t["samples"])
-                if room > 0 and failures.height:
-                    t["samples"].append(_failure_sample(frame, failures, room))
-        for key, (check_spec, _model, severity) in chosen.items():
-            t = tally[key]
-            sample = pl.concat(t["samples"], how="diagonal_relaxed") if t["samples"] else pl.DataFrame()
+            for key, (_check, v) in chosen.items():
+                tallies[key].validate(frame, v.batch_schema if oversized and v.batch_schema is not None else v.schema)
+        return rows_checked, {key: t.as_json() for key, t in tallies.items()}
+
+    def _evaluate(inputs: CheckInputs, selected: set[dg.AssetCheckKey]) -> Iterator[dg.AssetCheckResult]:
+        chosen = {key: value for key, value in check_specs.items() if key in selected}
+        if not chosen:
+            return
+        window = _window(inputs.context, partitioned)
+        recorded = _validated_in_this_run(inputs.context, asset, window) if window else None
+        if recorded is not None and all(key.name in recorded["checks"] for key in chosen):
+            rows_checked = recorded["rows_checked"]
+            found = {key: recorded["checks"][key.name] for key in chosen}
+            how = "as this run's materialization wrote them"
+        else:
+            rows_checked, found = _read_back(inputs.warehouse, window, chosen)
+            how = "read back from the warehouse"
+        for key, (check_spec, v) in chosen.items():
+            t = found[key]
             yield dg.AssetCheckResult(
                 asset_key=check_spec.asset_key,
                 check_name=check_spec.name,
                 passed=t["failures"] == 0,
-                severity=severity,
+                severity=v.severity,
                 metadata={
                     **_window_metadata(window),
                     "rows_checked": rows_checked,
                     "failing_rows": t["failing_rows"],
-                    "failures_by_rule": dg.MetadataValue.json(dict(t["by_rule"].most_common())),
-                    "failure_sample": preview(sample, FAILURE_SAMPLE_ROWS),
+                    "failures_by_rule": dg.MetadataValue.json(t["by_rule"]),
+                    "failure_sample": dg.MetadataValue.md(t["failure_sample"]),
+                    "validated": how,
                 },
             )
 
@@ -472,21 +541,7 @@ def source_checks(declared: SourceDeclaration) -> dg.AssetChecksDefinition:
     * one WARN referential check per declared reference.
     """
     asset, table = f"clean_{declared.name}", declared.table_spec()
-    rules = declared.row_rules()
-    row_local = [r for r in rules if not r.across_rows]
-    validations = [Validation(
-        asset, rules_schema(asset, table, rules, "error"), ERROR,
-        f"`{table.qualified_name}` holds the declared rules: types, required columns, ranges, patterns, allowed "
-        "values, cross-column rules and the grain's uniqueness (the rules the clean step routed rows by).",
-        batch_schema=rules_schema(asset, table, row_local, "error"), grain=table.grain,
-        grain_rule=declared.duplicate_rule().name,
-    )]
-    if any(r.severity == "warn" and r.on_clean for r in rules):
-        validations.append(Validation(
-            f"{asset}_plausibility", rules_schema(f"{asset}_plausibility", table, rules, "warn"), WARN,
-            f"`{table.qualified_name}` physical plausibility (the declared WARN rules): reported, not blocking.",
-            batch_schema=rules_schema(f"{asset}_plausibility", table, row_local, "warn"),
-        ))
+    validations = source_validations(declared)
     groups = [
         pandera_checks(asset, table, validations, partitioned=declared.daily),
         reconciliation_check(declared),

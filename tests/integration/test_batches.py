@@ -216,3 +216,33 @@ def test_checks_of_a_day_in_batches_find_a_broken_rule_and_a_repeated_key(run_ow
     finally:
         with warehouse.connect() as conn:
             conn.execute("drop table clean.flights cascade")
+
+
+@pytest.mark.parametrize("budget", ["50", None], ids=["in_batches", "one_batch"])
+def test_checks_judged_while_writing_equal_checks_read_back(budget, run_own, own_warehouse, defs, landing, monkeypatch):
+    """The clean step validates the rows it writes; the run's checks report that, and a
+    checks-only run reading the rows back from the warehouse finds exactly the same."""
+    from platform_assets.sources.nycflights13 import publish_sample
+
+    first, last = dt.date(2013, 5, 24), dt.date(2013, 5, 26)  # 2013-05-25 has a real WARN finding
+    publish_sample(landing, first, last)
+    if budget:
+        monkeypatch.setenv("PLATFORM_BATCH_ROWS", budget)
+    tags = {"dagster/asset_partition_range_start": first.isoformat(), "dagster/asset_partition_range_end": last.isoformat()}
+
+    def figures(result) -> dict:
+        return {e.check_name: (e.passed, e.metadata["rows_checked"].value, e.metadata["failing_rows"].value,
+                               e.metadata["failures_by_rule"].value, e.metadata["validated"].value)
+                for e in result.get_asset_check_evaluations()
+                if e.asset_key == dg.AssetKey("clean_flights") and "validated" in e.metadata}
+
+    written = figures(run_own(first, last))
+    read_back = figures(dg.materialize(
+        assets=[*defs.assets, *defs.asset_checks], resources={**defs.resources, "warehouse": own_warehouse},
+        selection=dg.AssetSelection.checks_for_assets("clean_flights"), tags=tags, instance=dg.DagsterInstance.ephemeral(),
+    ))
+    assert set(written) == set(read_back) == {"clean_flights", "clean_flights_plausibility"}
+    assert {v[4] for v in written.values()} == {"as this run's materialization wrote them"}
+    assert {v[4] for v in read_back.values()} == {"read back from the warehouse"}
+    assert {k: v[:4] for k, v in written.items()} == {k: v[:4] for k, v in read_back.items()}
+    assert written["clean_flights_plausibility"][2] > 0  # real WARN findings, so the comparison is not trivial

@@ -21,7 +21,7 @@ from platform_assets.assets.common import (
     window_dates,
     window_metadata,
 )
-from platform_assets.chunking import batch_rows, parallel_days
+from platform_assets.chunking import batch_rows, parallel_days, prefetch_one
 from platform_assets.observability.step_cost import measure_step
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources.storage import StorageResource
@@ -88,7 +88,8 @@ def _write_landing_file(
                 yield frame
 
     try:
-        written.bytes_written = lake.write_parquet_batches(lake_key, batches())
+        # the next batch is parsed on a worker thread while this one is compressed and written
+        written.bytes_written = lake.write_parquet_batches(lake_key, prefetch_one(batches()))
     except LandingContractError as exc:
         partition = f" (partition {day})" if day else ""
         raise dg.Failure(f"{exc}{partition}", allow_retries=False) from exc

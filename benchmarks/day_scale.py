@@ -153,7 +153,7 @@ def markdown(results: dict, meta: dict) -> str:
         f"# Day-scale benchmark {meta['date']}", "",
         f"One day ({meta['day']}) of N flights, each run as that day's own run; {meta['repeats']} round(s), alternating "
         f"floor and platform; {m['cpu_count']} CPUs, {m['memory_gib']} GiB RAM, Dagster {m['dagster']}, batch budget "
-        f"{meta['batch_rows']} rows. Peak = summed RSS of the run's processes and the warehouse server.", "",
+        f"{meta['batch_rows']} rows. Peak = summed RSS of the run's processes and the warehouse's client backends (an upper bound), PSS beside it.", "",
         "| flights in the day | floor: COPY + aggregate (s) | platform run (s) | × floor | peak RSS (MiB) | run tree / backends (MiB) | peak PSS (MiB) | fct_flights = clean |",
         "|---:|---:|---:|---:|---:|---:|---:|---|",
     ]

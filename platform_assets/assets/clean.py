@@ -4,8 +4,11 @@ Each asset reads its raw rows for the run's window, splits them into valid rows 
 rejected rows (:mod:`platform_assets.transforms.rules`) and writes both, in one
 transaction, to ``clean.<table>`` and ``quarantine.<table>``: every raw row lands in
 exactly one of the two, and a re-run replaces the window in both. Daily tables are
-processed in chunks of whole days (:mod:`platform_assets.chunking`) inside that one
-transaction, so memory does not grow with the window.
+processed in batches (:mod:`platform_assets.chunking`: chunks of whole days, and a day
+larger than the budget a batch at a time, its grain judged by the warehouse) inside that
+one transaction, so memory grows with neither the window nor the day. The rows written are
+validated with the checks' pandera schemas on the way (:mod:`platform_assets.quality.checks`),
+so the run's checks need not read them back.
 """
 
 import datetime as dt
@@ -134,8 +137,8 @@ def _write_in_chunks(
     file, row) stays, every later one is quarantined with the uniqueness rule, its
     delivered text re-read from the lake. The rows go straight into a bulk-loaded table
     (its keys, built after the load, find any repeat: :meth:`WindowWrite.publish_appended`)
-    and otherwise through a staging table (:meth:`WindowWrite.publish_staged`). Memory is bounded by the batch either
-    way, and the window of ``clean.<table>`` and ``quarantine.<table>`` is still replaced
+    and otherwise through a staging table (:meth:`WindowWrite.publish_staged`). Memory is
+    bounded by the batch either way, and the window of ``clean.<table>`` and ``quarantine.<table>`` is still replaced
     atomically. Returns the materialization metadata shared by the window's partitions,
     and a preview of the clean rows.
 

@@ -246,9 +246,9 @@ mutation Terminate($id: String!) {
 }
 """
 RUN_EVENTS = """
-query Events($id: ID!) {
+query Events($id: ID!, $after: String) {
   runOrError(runId: $id) { __typename ... on Run { status startTime endTime } }
-  logsForRun(runId: $id) { __typename ... on EventConnection { events {
+  logsForRun(runId: $id, afterCursor: $after) { __typename ... on EventConnection { cursor hasMore events {
     __typename ... on MessageEvent { message stepKey } } } }
 }
 """
@@ -271,8 +271,13 @@ def test_a_terminated_run_stops_in_its_step_and_is_reported_cancelled(deployment
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
 
-    def events():
-        return d.graphql(RUN_EVENTS, {"id": run_id})
+    def events():  # every page: the webserver returns at most 1,000 events a query
+        data = d.graphql(RUN_EVENTS, {"id": run_id})
+        page = data["logsForRun"]
+        while page["hasMore"]:
+            page = d.graphql(RUN_EVENTS, {"id": run_id, "after": page["cursor"]})["logsForRun"]
+            data["logsForRun"]["events"] += page["events"]
+        return data
 
     def working():  # the month's raw step has started: the rest of the run is ahead of it
         data = events()
@@ -289,11 +294,18 @@ def test_a_terminated_run_stops_in_its_step_and_is_reported_cancelled(deployment
         data = events()
         return data if data["runOrError"]["status"] in ("SUCCESS", "FAILURE", "CANCELED") else None
 
-    data = _wait("the terminated run to end", ended, 120, every=1, logs=d.logs)
+    _wait("the terminated run to end", ended, 120, every=1, logs=d.logs)
+
+    def end_event_stored():  # the run's status can change before its batched end event is readable
+        data = events()
+        ends = ("RunCanceledEvent", "RunFailureEvent", "RunSuccessEvent")
+        return data if any(e["__typename"] in ends for e in data["logsForRun"]["events"]) else None
+
+    data = _wait("the run's end event", end_event_stored, 30, every=0.5, logs=d.logs)
     run, log = data["runOrError"], data["logsForRun"]["events"]
     assert run["status"] == "CANCELED", [e.get("message") for e in log[-10:]]
     # reported by the run worker itself, not by run monitoring's cancel timeout (180 s here)
     assert [e["message"] for e in log if e["__typename"] == "RunCanceledEvent"] == [
-        'Execution of run for "main_job" canceled.']
+        'Execution of run for "main_job" canceled.'], [(e["__typename"], e.get("message")) for e in log[-6:]]
     assert not [e for e in log if e["__typename"] == "ExecutionStepRestartEvent"]
     assert run["endTime"] - asked < 30

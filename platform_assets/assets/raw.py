@@ -57,6 +57,7 @@ class _Written:
 
     rows: int = 0
     dead_letters: int = 0
+    bytes_read: int = 0
     bytes_written: int = 0
     sample: pl.DataFrame | None = None
 
@@ -73,12 +74,13 @@ def _write_landing_file(
     Raises:
         dg.Failure: the file breaks the landing contract (named with its partition; not retried).
     """
-    written = _Written()
+    delivered = landing.stat(key)  # one look-up (an S3 HEAD) for the landing time and the size
+    written = _Written(bytes_read=delivered.size)
 
     def batches():
         with landing.open_binary(key) as stream:
             for frame in iter_landing_batches(
-                stream, source=source, source_file=key, landed_at=landing.last_modified(key),
+                stream, source=source, source_file=key, landed_at=delivered.modified,
                 ingested_at=now, file_date=day, batch_rows=batch_rows(),
             ):
                 written.rows += frame.height
@@ -139,8 +141,8 @@ def _daily_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
             if key is None:
                 frame = empty_raw_frame(source)
                 return day, key, 0, _Written(bytes_written=lake.write_parquet(raw_lake_key(source, day), frame))
-            size_read = landing.stat(key).size
-            return day, key, size_read, _write_landing_file(landing, lake, key, raw_lake_key(source, day), source, day, now)
+            written = _write_landing_file(landing, lake, key, raw_lake_key(source, day), source, day, now)
+            return day, key, written.bytes_read, written
 
         rows = 0
         bytes_written = 0
@@ -203,7 +205,7 @@ def _reference_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         with measure_step() as cost:
             written = _write_landing_file(landing, lake, key, raw_lake_key(source), source, None, dt.datetime.now(dt.UTC))
         cost.rows_read = cost.rows_written = written.rows
-        cost.bytes_read, cost.bytes_written = landing.stat(key).size, written.bytes_written
+        cost.bytes_read, cost.bytes_written = written.bytes_read, written.bytes_written
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": written.rows, "rows_out": written.rows, "bytes_written": written.bytes_written,

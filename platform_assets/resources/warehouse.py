@@ -87,9 +87,7 @@ class WindowWrite:
             (losers, losers whose ``flag_column`` is not null; 0 without a flag column).
         """
         statements = self.dropped.pop(spec.qualified_name)
-        losers = sql.Identifier(_losers_table(spec))
-        self._cur.execute(sql.SQL("create temporary table if not exists {} (source_row integer not null) on commit drop").format(losers))
-        self._cur.execute(sql.SQL("truncate {}").format(losers))
+        losers = self._empty_losers(spec)
         # A failed statement would abort the whole transaction: the keys are built in a block
         # whose exception handler undoes just that block (a subtransaction) on a repeat.
         self._cur.execute(sql.SQL("create temporary table if not exists grain_keys_built (built boolean) on commit drop"))
@@ -106,6 +104,15 @@ class WindowWrite:
         for statement in statements:
             self._cur.execute(statement)
         return counts
+
+    def _empty_losers(self, spec: TableSpec) -> sql.Identifier:
+        """The temporary table of ``spec``'s losers (``source_row``), created on first use and emptied."""
+        losers = sql.Identifier(_losers_table(spec))
+        self._cur.execute(sql.SQL(
+            "create temporary table if not exists {} (source_row integer not null) on commit drop"
+        ).format(losers))
+        self._cur.execute(sql.SQL("truncate {}").format(losers))
+        return losers
 
     def _remove_repeats(
         self, spec: TableSpec, table: sql.Composable, where: sql.Composable, losers: sql.Identifier, flag_column: str | None
@@ -143,9 +150,6 @@ class WindowWrite:
             self._cur.execute(sql.SQL(
                 "create temporary table {} (like {}) on commit drop"
             ).format(sql.Identifier(stage.name), spec.identifier))
-            self._cur.execute(sql.SQL(
-                "create temporary table if not exists {} (source_row integer not null) on commit drop"
-            ).format(sql.Identifier(_losers_table(spec))))
             self._staged.add(spec.qualified_name)
         _copy_frame(self._cursor, stage, frame)
 
@@ -160,8 +164,7 @@ class WindowWrite:
             (losers, losers whose ``flag_column`` is not null; 0 without a flag column).
         """
         stage = sql.Identifier(_stage_spec(spec).name)
-        losers = sql.Identifier(_losers_table(spec))
-        self._cur.execute(sql.SQL("truncate {}").format(losers))
+        losers = self._empty_losers(spec)
         count, flagged = self._remove_repeats(spec, stage, sql.SQL("true"), losers, flag_column)
         self._cur.execute(sql.SQL("insert into {} select * from {}").format(spec.identifier, stage))
         self._cur.execute(sql.SQL("truncate {}").format(stage))

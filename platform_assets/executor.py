@@ -6,23 +6,19 @@ import os
 from collections.abc import Iterator
 
 import dagster as dg
-from dagster._core.definitions.executor_definition import IN_PROC_CONFIG, _core_in_process_executor_creation
-from dagster._core.errors import DagsterExecutionInterruptedError
-from dagster._core.events import DagsterEvent, DagsterEventType, EngineEventData
-from dagster._core.executor.in_process import InProcessExecutor
 
 #: Exceptions Dagster raises in a step when its run worker receives SIGINT or SIGTERM.
 _INTERRUPTS = frozenset({"DagsterExecutionInterruptedError", "KeyboardInterrupt"})
 
 
-def retry_caused_by_interrupt(event: DagsterEvent) -> bool:
+def retry_caused_by_interrupt(event: dg.DagsterEvent) -> bool:
     """Whether ``event`` is a ``STEP_UP_FOR_RETRY`` that an interrupt of the run worker caused.
 
     Dagster turns an interrupt that lands inside a step with a ``RetryPolicy`` into a retry
     request (``op_execution_error_boundary``): the interrupt's class is then in the chain of
     causes of the event's error.
     """
-    if event.event_type != DagsterEventType.STEP_UP_FOR_RETRY or event.step_retry_data is None:
+    if event.event_type != dg.DagsterEventType.STEP_UP_FOR_RETRY or event.step_retry_data is None:
         return False
     error = event.step_retry_data.error
     while error is not None:
@@ -32,7 +28,7 @@ def retry_caused_by_interrupt(event: DagsterEvent) -> bool:
     return False
 
 
-class TerminableInProcessExecutor(InProcessExecutor):
+class TerminableInProcessExecutor(dg.Executor):
     """Dagster's in-process executor, except that terminating the run stops it.
 
     Run termination (the UI's *Terminate*, ``terminate_run``, a run launcher stopping the run's
@@ -46,36 +42,43 @@ class TerminableInProcessExecutor(InProcessExecutor):
     executor does. The step's writes are transactional, so the interrupted step left nothing
     half-written.
 
+    It wraps the executor that Dagster's public ``in_process_executor`` definition creates
+    (``inner``) and passes its events through.
+
     Raises:
         DagsterExecutionInterruptedError: the run worker was interrupted during a step.
     """
 
-    def execute(self, plan_context, execution_plan) -> Iterator[DagsterEvent]:
-        events = super().execute(plan_context, execution_plan)
+    def __init__(self, inner: dg.Executor):
+        self.inner = inner
+
+    @property
+    def retries(self):
+        return self.inner.retries
+
+    @property
+    def step_dependency_config(self):
+        return self.inner.step_dependency_config
+
+    def execute(self, plan_context, execution_plan) -> Iterator[dg.DagsterEvent]:
+        events = self.inner.execute(plan_context, execution_plan)
         try:
             for event in events:
                 yield event
                 if retry_caused_by_interrupt(event):
-                    yield DagsterEvent.engine_event(
-                        plan_context,
-                        f"Run termination received during step {event.step_key!r}: the step is not retried "
-                        "and no further step starts.",
-                        EngineEventData.interrupted([event.step_key]),  # a retry event always has its step
-                    )
-                    raise DagsterExecutionInterruptedError(f"interrupted during step {event.step_key!r}")
+                    # The reason goes to the worker's log and into the run's end event (its error).
+                    reason = (f"Run termination received during step {event.step_key!r}: the step is not "
+                              "retried and no further step starts.")
+                    dg.get_dagster_logger().warning(reason)
+                    raise dg.DagsterExecutionInterruptedError(reason)
         finally:
             events.close()
 
 
-@dg.executor(name="in_process", config_schema=IN_PROC_CONFIG)
+@dg.executor(name="in_process", config_schema=dg.in_process_executor.config_schema)
 def terminable_in_process_executor(init_context: dg.InitExecutorContext) -> TerminableInProcessExecutor:
     """Dagster's ``in_process`` executor (same name and config) that stops when the run is terminated."""
-    core = _core_in_process_executor_creation(init_context.executor_config)
-    return TerminableInProcessExecutor(
-        retries=core.retries,
-        step_dependency_config=core.step_dependency_config,
-        marker_to_close=core.marker_to_close,
-    )
+    return TerminableInProcessExecutor(dg.in_process_executor.executor_creation_fn(init_context))
 
 
 def platform_executor(kind: str | None = None) -> dg.ExecutorDefinition:

@@ -24,7 +24,9 @@ Recorded per run: wall time; ``peak_rss_mib``, the peak of the summed resident s
 the run's process tree **and** the warehouse's client backends (summed RSS counts the
 server's shared buffers once per backend that touched them, so it is an upper bound), with
 each part's own peak, and ``peak_pss_mib``, the peak of the same processes' summed
-proportional set size (shared pages divided among their sharers); the step durations Dagster reports. After the runs, every
+proportional set size (shared pages divided among their sharers), and ``peak_uss_mib``, of
+their summed unique set size (pages no other process shares: what the run and its backends
+themselves hold, without the server's shared buffers); the step durations Dagster reports. After the runs, every
 flight is checked to have reached ``analytics.fct_flights`` (count and distinct keys).
 Results go to ``benchmarks/results/<output>.json`` and ``.md``.
 """
@@ -68,6 +70,7 @@ class BackendMemory:
     def __init__(self, pgdata: Path):
         self.pgdata = pgdata
         self.peak_pss = 0
+        self.peak_uss = 0
 
     def _backends(self) -> list[psutil.Process]:
         try:
@@ -78,7 +81,8 @@ class BackendMemory:
         out = []
         for child in children:
             try:
-                if child.cmdline() and child.cmdline()[0].startswith("postgres: postgres "):
+                cmdline = child.cmdline()  # once: a backend may exit between two calls
+                if cmdline and cmdline[0].startswith("postgres: postgres "):
                     out.append(child)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 pass
@@ -86,7 +90,7 @@ class BackendMemory:
 
     def __call__(self, tree: psutil.Process | None = None) -> int:
         backends = self._backends()
-        rss = pss = 0
+        rss = pss = uss = 0
         members = backends
         if tree is not None:
             try:
@@ -99,9 +103,11 @@ class BackendMemory:
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
             pss += info.pss
+            uss += info.uss
             if member in backends:
                 rss += info.rss
         self.peak_pss = max(self.peak_pss, pss)
+        self.peak_uss = max(self.peak_uss, uss)
         return rss
 
 
@@ -153,9 +159,9 @@ def markdown(results: dict, meta: dict) -> str:
         f"# Day-scale benchmark {meta['date']}", "",
         f"One day ({meta['day']}) of N flights, each run as that day's own run; {meta['repeats']} round(s), alternating "
         f"floor and platform; {m['cpu_count']} CPUs, {m['memory_gib']} GiB RAM, Dagster {m['dagster']}, batch budget "
-        f"{meta['batch_rows']} rows. Peak = summed RSS of the run's processes and the warehouse's client backends (an upper bound), PSS beside it.", "",
-        "| flights in the day | floor: COPY + aggregate (s) | platform run (s) | × floor | peak RSS (MiB) | run tree / backends (MiB) | peak PSS (MiB) | fct_flights = clean |",
-        "|---:|---:|---:|---:|---:|---:|---:|---|",
+        f"{meta['batch_rows']} rows. Peak = summed RSS of the run's processes and the warehouse's client backends (an upper bound), PSS and USS (private pages only) beside it.", "",
+        "| flights in the day | floor: COPY + aggregate (s) | platform run (s) | × floor | peak RSS (MiB) | run tree / backends (MiB) | peak PSS (MiB) | peak USS (MiB) | fct_flights = clean |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for size, r in results.items():
         f, d = r["floor"]["summary"], r["day"]["summary"]
@@ -167,7 +173,7 @@ def markdown(results: dict, meta: dict) -> str:
             f"| {d['wall_s']['median']:.1f} [{d['wall_s']['min']:.1f}–{d['wall_s']['max']:.1f}] | {ratio:.1f} "
             f"| {d['peak_rss_mib']['median']:.0f} [{d['peak_rss_mib']['min']:.0f}–{d['peak_rss_mib']['max']:.0f}] "
             f"| {d['peak_tree_mib']['median']:.0f} / {d['peak_server_mib']['median']:.0f} | {d['peak_pss_mib']['median']:.0f} "
-            f"| {exact} ({check['fct_flights']:,}) |"
+            f"| {d['peak_uss_mib']['median']:.0f} | {exact} ({check['fct_flights']:,}) |"
         )
     for size, r in results.items():
         steps = r["day"]["summary"]["steps"]
@@ -215,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             s["floor"].append(floor(s["url"], s["csv"], BackendMemory(pgdata)))
             memory = BackendMemory(pgdata)
-            s["day"].append({**measure(cmd, s["env"], server_rss=memory), "peak_pss_mib": round(memory.peak_pss / MIB, 1)})
+            s["day"].append({**measure(cmd, s["env"], server_rss=memory), "peak_pss_mib": round(memory.peak_pss / MIB, 1),
+                             "peak_uss_mib": round(memory.peak_uss / MIB, 1)})
             print(f"round {round_ + 1} {s['rows']:,} flights: floor {s['floor'][-1]['wall_s']:.1f}s, "
                   f"day {s['day'][-1]['wall_s']:.1f}s, peak {s['day'][-1]['peak_rss_mib']:.0f} MiB", file=sys.stderr)
 
@@ -227,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                                                        ("wall_s", "copy_s", "aggregate_s", "peak_server_mib")}},
             "day": {"runs": s["day"], "summary": {
                 **summarise(s["day"]),
-                **{k: spread([r[k] for r in s["day"]]) for k in ("peak_tree_mib", "peak_server_mib", "peak_pss_mib")},
+                **{k: spread([r[k] for r in s["day"]]) for k in ("peak_tree_mib", "peak_server_mib", "peak_pss_mib", "peak_uss_mib")},
             }},
             "delivered": delivered(s["url"], args.day),
             "command": " ".join([os.path.relpath(cmd[0], ROOT), *cmd[1:]]),

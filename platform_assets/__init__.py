@@ -12,3 +12,7 @@ warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`")
 # Partition-aware asset checks (`partitions_def` on a check) are labelled preview; the
 # quality gates depend on them on purpose (see platform_assets/quality/checks.py).
 warnings.filterwarnings("ignore", message=r"Specifying a partitions_def on an AssetCheckSpec")
+
+from platform_assets.garbage_collection import tune_garbage_collector  # noqa: E402
+
+tune_garbage_collector()

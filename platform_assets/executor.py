@@ -7,8 +7,6 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from platform_assets.garbage_collection import tune_garbage_collector
-
 #: Exceptions Dagster raises in a step when its run worker receives SIGINT or SIGTERM.
 _INTERRUPTS = frozenset({"DagsterExecutionInterruptedError", "KeyboardInterrupt"})
 
@@ -79,11 +77,7 @@ class TerminableInProcessExecutor(dg.Executor):
 
 @dg.executor(name="in_process", config_schema=dg.in_process_executor.config_schema)
 def terminable_in_process_executor(init_context: dg.InitExecutorContext) -> TerminableInProcessExecutor:
-    """Dagster's ``in_process`` executor (same name and config) that stops when the run is terminated.
-
-    The run's process gets the collector settings of :mod:`platform_assets.garbage_collection`.
-    """
-    tune_garbage_collector()
+    """Dagster's ``in_process`` executor (same name and config) that stops when the run is terminated."""
     return TerminableInProcessExecutor(dg.in_process_executor.executor_creation_fn(init_context))
 
 

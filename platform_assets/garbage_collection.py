@@ -1,15 +1,12 @@
-"""CPython cyclic garbage-collector settings for a process that executes a run.
+"""CPython cyclic garbage-collector settings for every process that imports the platform.
 
-Applied when a run's executor starts in the process (:mod:`platform_assets.executor`), never
-on import: a process that only loads the definitions (the webserver, the daemon, a code
-server, ``dg``) keeps the interpreter's defaults.
-
-A process that loads the definitions imports about 4,000 modules (Dagster, dbt,
-dagster-dbt, pandera, polars) and holds about 570,000 container objects that live until it exits. CPython's default thresholds
+A process that loads the definitions (the CLI, a run worker, a step process, the code
+server) imports about 4,000 modules (Dagster, dbt, dagster-dbt, pandera, polars) and holds
+about 570,000 container objects that live until it exits. CPython's default thresholds
 (700, 10, 10) re-scan them again and again: measured on a one-day run of every asset with
 the in-process executor (2-core host, ``gc.callbacks`` timing), 1,440 young, 131 middle and
 8 full collections took 2.4–2.7 s, and the interpreter's final collection at exit another
-1.5–2.5 s after the run had ended. Two settings, applied once per process:
+1.5–2.5 s after the run had ended. Two settings, applied once on import:
 
 * a larger first-generation threshold (:data:`THRESHOLDS`): ~50 young and 1–2 middle
   collections and no full one in the same run, 0.8–1.0 s in all. Cycles are still

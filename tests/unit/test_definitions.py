@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
@@ -55,15 +58,24 @@ def test_no_asset_check_is_partitioned():
 
 
 def test_dbt_runs_as_one_step_per_run():
-    dbt_defs = [a for a in defs.assets if "dbt" in (a.node_def.name if hasattr(a, "node_def") else "")]
-    assert [a.node_def.name for a in dbt_defs] == ["dbt_models"]
-    assert dbt_defs[0].partitions_def == daily_partitions
+    """Every dbt model of the manifest is an asset of one and the same definition, ``dbt_models``."""
+    manifest = json.loads((Path(__file__).resolve().parents[2] / "dbt_project" / "target" / "manifest.json").read_text())
+    models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    assert {"fct_flights", "stg_flights", "dim_carriers"} <= models
+    holders = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and {k.path[-1] for k in a.keys} & models]
+    assert [a.node_def.name for a in holders] == ["dbt_models"]
+    assert {k.path[-1] for k in holders[0].keys} >= models  # all of them, in that one step
+    assert holders[0].partitions_def == daily_partitions
 
 
-def test_the_executor_is_chosen_by_the_environment():
+def test_the_executor_is_chosen_by_the_environment(monkeypatch):
     from platform_assets.executor import platform_executor
 
-    assert platform_executor("in_process").name == "in_process"
-    assert platform_executor("multiprocess").name == "multiprocess"
-    with pytest.raises(ValueError, match="PLATFORM_EXECUTOR"):
-        platform_executor("threads")
+    monkeypatch.delenv("PLATFORM_EXECUTOR", raising=False)
+    assert platform_executor().name == "in_process"
+    monkeypatch.setenv("PLATFORM_EXECUTOR", "multiprocess")
+    assert platform_executor().name == "multiprocess"
+    monkeypatch.setenv("PLATFORM_EXECUTOR", "threads")
+    with pytest.raises(ValueError, match="PLATFORM_EXECUTOR='threads'"):
+        platform_executor()
+    assert platform_executor("in_process").name == "in_process"  # an explicit kind wins over the variable

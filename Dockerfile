@@ -25,6 +25,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     LANG=C.UTF-8 \
     PLATFORM_HOME=/app \
     DAGSTER_HOME=/opt/dagster/home \
+    DAGSTER_EVENT_BATCH_SIZE=1000 \
+    DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=true \
     PATH=/app/.venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # An unprivileged user owns nothing but its home, the Dagster home, the dbt target and /data.

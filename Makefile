@@ -10,22 +10,22 @@ UV := $(BOOT)/bin/uv
 VENV_BIN := .venv/bin
 UV_VERSION := 0.13.9
 
-# Dagster's instance is the top-level dagster.yaml (PostgreSQL storage; locally the embedded
-# server's `dagster` database). `make install` records DAGSTER_HOME in .env, which Dagster's
-# CLIs and dg load from the current directory, so nothing needs exporting.
+# Dagster's instance is the top-level dagster.yaml (dagster-postgres storage at
+# $DAGSTER_POSTGRES_URL). `make up` (part of `make install`) starts the embedded PostgreSQL and
+# writes DAGSTER_HOME, DAGSTER_POSTGRES_URL and Dagster's event-log settings into .env, which
+# Dagster's CLIs and dg load from the current directory, so nothing needs exporting.
 # The venv's tools first, so subprocesses (dbt under `dagster dev`) find them too.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: install dagster-home image container-test run publish materialize summary checks test ui-test dev benchmark benchmark-30x benchmark-day-scale benchmark-latency stop clean
+.PHONY: install up image container-test run publish materialize summary checks test ui-test dev benchmark benchmark-30x benchmark-day-scale benchmark-latency stop clean
 
-install: .venv/.installed dbt_project/target/manifest.json dagster-home
+install: .venv/.installed dbt_project/target/manifest.json up
 
-# `${DAGSTER_HOME:-...}`: an exported DAGSTER_HOME still wins. Rewritten if the clone moved;
-# other lines of a user's .env are kept.
-DAGSTER_HOME_LINE := DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)}
-dagster-home:
-	@grep -qxF '$(DAGSTER_HOME_LINE)' .env 2>/dev/null || { \
-		touch .env; sed -i '/^DAGSTER_HOME=/d' .env; echo '$(DAGSTER_HOME_LINE)' >> .env; }
+## up: start the embedded PostgreSQL (instance and warehouse) and write .env; every target
+## below runs it first, so after a reboot or `make stop` any of them brings the server back.
+## Each .env line is NAME=${NAME:-default}: an exported value wins; other lines are kept.
+up: .venv/.installed
+	@$(VENV_BIN)/platform-assets up
 
 $(UV):
 	$(PYTHON) -m venv $(BOOT)

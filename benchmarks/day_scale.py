@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.day_scale_landing import scale_day  # noqa: E402
 from benchmarks.run_benchmark import BIN, MIB, RESULTS, _cli, measure, spread, summarise  # noqa: E402
+from platform_assets.local_instance import EVENT_LOG_SETTINGS  # noqa: E402
 
 FLOOR_TABLE = "floor_landing"
 
@@ -199,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     print(_cli("publish-sample", "--start", args.day, "--end", args.day), file=sys.stderr)
     server_url = urlsplit(_cli("warehouse-url"))
     pgdata = Path(dict(kv.split("=", 1) for kv in server_url.query.split("&"))["host"])
-    base = dict(os.environ, DAGSTER_HOME=str(ROOT), DAGSTER_POSTGRES_URL=_cli("instance-url"))
+    base = dict(os.environ, DAGSTER_HOME=str(ROOT), DAGSTER_POSTGRES_URL=_cli("instance-url"), **EVENT_LOG_SETTINGS)
     cmd = [str(BIN / "dagster"), "asset", "materialize", "-m", "platform_assets.definitions", "--select", "*",
            "--partition", args.day]
     setups = {}

@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 sys.path.insert(0, str(ROOT))
 
+from platform_assets.local_instance import EVENT_LOG_SETTINGS
 from platform_assets.resources.embedded_postgres import (  # noqa: E402
     embedded_warehouse_url,
     ensure_database,
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {
         **os.environ, "DAGSTER_HOME": str(home),
         "DAGSTER_POSTGRES_URL": urlunsplit(admin._replace(scheme="postgresql+psycopg2", path="/dagster")),
+        **EVENT_LOG_SETTINGS,
         "PLATFORM_WAREHOUSE_URL": warehouse_url, "PLATFORM_LANDING_URL": landing.url,
         "PLATFORM_LAKE_URL": str(base / "lake"),
     }

@@ -82,6 +82,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psutil
 import psycopg
 
+from platform_assets.local_instance import EVENT_LOG_SETTINGS
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -286,7 +288,11 @@ def dbt_alone(base: dict[str, str], first: dt.date, last: dt.date) -> tuple[list
     ``dbt_project/target/benchmark``.
     """
     sys.path.insert(0, str(ROOT))
-    from platform_assets.assets.dbt import DBT_PROJECT_DIR, partial_parse_state, seed_partial_parse
+    from platform_assets.assets.dbt import (
+        DBT_PROJECT_DIR,
+        partial_parse_state,
+        seed_partial_parse,
+    )
     from platform_assets.resources.warehouse import WarehouseResource
 
     connection = WarehouseResource(url="").dbt_env()
@@ -373,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     instance_url = _cli("instance-url")
     if args.instance == "fresh":
         instance_url = fresh_instance(instance_url)
-    env = dict(os.environ, DAGSTER_HOME=str(ROOT), DAGSTER_POSTGRES_URL=instance_url)
+    env = dict(os.environ, DAGSTER_HOME=str(ROOT), DAGSTER_POSTGRES_URL=instance_url, **EVENT_LOG_SETTINGS)
     for name in ("PLATFORM_WAREHOUSE_URL", "PLATFORM_LANDING_URL", "PLATFORM_LAKE_URL"):
         env.pop(name, None)  # the benchmark measures the embedded default
     print(_cli("publish-sample", "--start", str(args.start), "--end", str(args.end)), file=sys.stderr)

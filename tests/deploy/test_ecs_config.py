@@ -83,17 +83,10 @@ def test_misspelled_key_fails_validation(instance_yaml, aws_env, misspelled):
     assert not result.success
 
 
-def test_storage_is_the_projects(instance_yaml):
-    expected = {
-        "run_storage": "PlatformRunStorage",
-        "event_log_storage": "BatchedPostgresEventLogStorage",
-        "schedule_storage": "PlatformScheduleStorage",
-    }
-    for section, cls in expected.items():
-        assert instance_yaml[section]["module"] == "platform_assets.instance_storage"
-        assert instance_yaml[section]["class"] == cls
-        assert instance_yaml[section]["config"]["postgres_url"] == {"env": "DAGSTER_POSTGRES_URL"}
-    assert "storage" not in instance_yaml  # would conflict with the three sections
+def test_storage_is_dagster_postgres_at_the_exported_url(instance_yaml):
+    assert instance_yaml["storage"] == {"postgres": {"postgres_url": {"env": "DAGSTER_POSTGRES_URL"}}}
+    # the `storage:` shorthand would conflict with per-storage sections
+    assert not {"run_storage", "event_log_storage", "schedule_storage"} & set(instance_yaml)
 
 
 def test_whole_file_is_a_valid_instance_config(aws_env):

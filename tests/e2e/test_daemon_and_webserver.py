@@ -23,7 +23,12 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from platform_assets.resources.embedded_postgres import embedded_warehouse_url, ensure_database, stop_embedded_server
+from platform_assets.local_instance import EVENT_LOG_SETTINGS
+from platform_assets.resources.embedded_postgres import (
+    embedded_warehouse_url,
+    ensure_database,
+    stop_embedded_server,
+)
 from platform_assets.resources.storage import StorageResource
 from platform_assets.sources.nycflights13 import publish_sample
 from tests import webserver
@@ -70,6 +75,7 @@ def deployment(tmp_path_factory):
         **os.environ,
         "DAGSTER_HOME": str(home),
         "DAGSTER_POSTGRES_URL": instance_url,
+        **EVENT_LOG_SETTINGS,  # as a deployment's environment has them
         "PLATFORM_WAREHOUSE_URL": warehouse_url,
         "PLATFORM_LANDING_URL": landing.url,
         "PLATFORM_LAKE_URL": str(base / "lake"),

@@ -1,96 +1,111 @@
-"""Dagster's own commands from the repo root with nothing exported (issue 9).
+"""Dagster's own commands in a clone with nothing exported.
 
-The environment is stripped of ``DAGSTER_HOME`` and ``DAGSTER_POSTGRES_URL``: the
-``.env`` that ``make install`` writes gives Dagster its home (the project's
-``dagster.yaml``), and the instance storage falls back to the embedded server. That
-server runs under a temp ``PLATFORM_HOME`` here, so the developer's instance is untouched,
-and it is stopped at the end.
+In a copy of the project, ``platform-assets up`` (what ``make up`` / ``make install`` run)
+starts the copy's embedded server and writes its ``.env``; Dagster's CLIs then find their home
+(the project's ``dagster.yaml``), the instance database and the event-log settings from that
+``.env`` alone. The copy's server is stopped at the end.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from platform_assets.local_instance import EVENT_LOG_SETTINGS
 from platform_assets.resources.embedded_postgres import embedded_instance_url, stop_embedded_server
 from tests.processes import stop_process_tree
+from tests.project_copy import BIN, bare_env, copy_project, make_up
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-DEFS = Path(__file__).with_name("instance_defs.py")
-UNSET = ("DAGSTER_HOME", "DAGSTER_POSTGRES_URL", "DAGSTER_EVENT_BATCH_SIZE")
+DEFS = "tests/integration/instance_defs.py"
 
 
 @pytest.fixture(scope="module")
-def bare_env(tmp_path_factory):
-    """An environment as a new user's shell has it, with the embedded default in a temp home."""
-    home = tmp_path_factory.mktemp("bare")
-    subprocess.run(["make", "-s", "dagster-home"], cwd=ROOT, check=True)
-    env = {k: v for k, v in os.environ.items() if k not in UNSET and not k.startswith("PLATFORM_")}
-    env["PLATFORM_HOME"] = str(home)
-    yield env
-    stop_embedded_server(home / ".platform")
+def clone(tmp_path_factory):
+    """(project copy, a new user's environment there) after `make up`."""
+    copy = copy_project(tmp_path_factory.mktemp("bare") / "project")
+    env = bare_env(copy)
+    (copy / ".env").write_text("MY_OWN_SETTING=kept\n")  # a user's own line, before `make up`
+    make_up(copy, env)
+    yield copy, env
+    stop_embedded_server(copy / ".platform")
 
 
-def _run(args: list[str], env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess:
-    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+@pytest.fixture(scope="module")
+def root(clone) -> Path:
+    return clone[0]
+
+
+@pytest.fixture(scope="module")
+def bare(clone) -> dict[str, str]:
+    return clone[1]
+
+
+def _run(args: list[str], root: Path, env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess:
+    proc = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"{args}: {proc.stdout[-3000:]}{proc.stderr[-3000:]}"
     return proc
 
 
-def test_make_install_records_dagster_home_in_dotenv_without_overriding_an_export():
-    line = f"DAGSTER_HOME=${{DAGSTER_HOME:-{ROOT}}}"
-    subprocess.run(["make", "-s", "dagster-home"], cwd=ROOT, check=True)
-    subprocess.run(["make", "-s", "dagster-home"], cwd=ROOT, check=True)  # idempotent
-    assert (ROOT / ".env").read_text().splitlines().count(line) == 1
+def test_up_writes_every_instance_variable_once_and_keeps_the_users_lines(root, bare):
+    make_up(root, bare)  # idempotent
+    lines = (root / ".env").read_text().splitlines()
+    url = embedded_instance_url(root / ".platform")
+    expected = {"DAGSTER_HOME": str(root), "DAGSTER_POSTGRES_URL": url, **EVENT_LOG_SETTINGS}
+    # NAME=${NAME:-default}: an exported value wins over the file
+    assert sorted(lines) == sorted(["MY_OWN_SETTING=kept", *(f"{k}=${{{k}:-{v}}}" for k, v in expected.items())])
 
 
-def test_instance_info_works_with_nothing_exported(bare_env):
-    proc = _run([str(BIN / "dagster"), "instance", "info"], bare_env)
-    assert "PlatformRunStorage" in proc.stdout
+def test_instance_info_works_with_nothing_exported(root, bare):
+    proc = _run([str(BIN / "dagster"), "instance", "info"], root, bare)
+    assert "run_storage: PostgresRunStorage" in proc.stdout  # dagster-postgres' own storages
+    assert "event_log_storage: PostgresEventLogStorage" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
     # every storage reports its schema: the embedded `dagster` database was created and migrated
     assert proc.stdout.count("current:") == 3
 
 
-def test_asset_materialize_records_its_run_in_the_embedded_instance(bare_env):
-    _run([str(BIN / "dagster"), "asset", "materialize", "-f", str(DEFS), "--select", "*",
-          "--partition-range", "2013-02-01...2013-02-03"], bare_env)
-    url = embedded_instance_url(Path(bare_env["PLATFORM_HOME"]) / ".platform")
+def test_asset_materialize_records_its_run_in_the_embedded_instance(root, bare):
+    _run([str(BIN / "dagster"), "asset", "materialize", "-f", DEFS, "--select", "*",
+          "--partition-range", "2013-02-01...2013-02-03"], root, bare)
+    url = embedded_instance_url(root / ".platform")
     with psycopg.connect(url.replace("postgresql+psycopg2://", "postgresql://")) as conn:
         statuses = conn.execute("select status from runs").fetchall()
+        (run_id,) = conn.execute("select run_id from runs").fetchone()
+        planned = conn.execute("select count(*) from event_logs where run_id = %s "
+                               "and dagster_event_type = 'ASSET_MATERIALIZATION_PLANNED'", (run_id,)).fetchone()[0]
     assert statuses == [("SUCCESS",)]
+    # .env's DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS reached the CLI: one planned event
+    # per asset carrying the 3-day range, not one per partition (2 x 3)
+    assert planned == 2
 
 
-def test_an_exported_url_wins_over_the_embedded_default(bare_env, warehouse):
+def test_an_exported_url_wins_over_the_embedded_default(root, bare, warehouse):
     from urllib.parse import urlsplit, urlunsplit
 
     from platform_assets.resources.embedded_postgres import ensure_database
 
     parts = urlsplit(warehouse.url)
     ensure_database(urlunsplit(parts._replace(path="/postgres")), "dagster_exported")
-    env = {**bare_env, "DAGSTER_POSTGRES_URL": urlunsplit(parts._replace(scheme="postgresql+psycopg2", path="/dagster_exported"))}
-    _run([str(BIN / "dagster"), "asset", "materialize", "-f", str(DEFS), "--select", "*", "--partition", "2013-02-05"], env)
+    env = {**bare, "DAGSTER_POSTGRES_URL": urlunsplit(parts._replace(scheme="postgresql+psycopg2", path="/dagster_exported"))}
+    _run([str(BIN / "dagster"), "asset", "materialize", "-f", DEFS, "--select", "*", "--partition", "2013-02-05"], root, env)
     with psycopg.connect(urlunsplit(parts._replace(path="/dagster_exported"))) as conn:
         assert conn.execute("select count(*) from runs").fetchone()[0] == 1
 
 
-def test_definitions_validate_and_dg_check_defs(bare_env):
-    _run([str(BIN / "dagster"), "definitions", "validate", "-m", "platform_assets.definitions"], bare_env)
-    proc = _run([str(BIN / "dg"), "check", "defs"], {**bare_env, "PATH": "/usr/bin:/bin"})
+def test_definitions_validate_and_dg_check_defs(root, bare):
+    _run([str(BIN / "dagster"), "definitions", "validate", "-m", "platform_assets.definitions"], root, bare)
+    proc = _run([str(BIN / "dg"), "check", "defs"], root, {**bare, "PATH": "/usr/bin:/bin"})
     assert "All definitions loaded successfully." in proc.stdout + proc.stderr
 
 
-def test_dg_list_defs_shows_every_asset_and_check_of_the_python_definitions(bare_env):
+def test_dg_list_defs_shows_every_asset_and_check_of_the_python_definitions(root, bare):
     from platform_assets.definitions import defs
 
-    proc = _run([str(BIN / "dg"), "list", "defs", "--json"], {**bare_env, "PATH": "/usr/bin:/bin"})
+    proc = _run([str(BIN / "dg"), "list", "defs", "--json"], root, {**bare, "PATH": "/usr/bin:/bin"})
     listed = json.loads(proc.stdout[proc.stdout.index("{"):])
     assets = {tuple(a["asset_key_parts"]): a for a in listed["assets"]}
     graph = defs.resolve_asset_graph()
@@ -108,12 +123,12 @@ def test_dg_list_defs_shows_every_asset_and_check_of_the_python_definitions(bare
         assert listed_owners == list(node.owners)
 
 
-def test_dg_launch_runs_a_partition_range_as_one_run(bare_env):
-    env = {**bare_env, "PATH": "/usr/bin:/bin"}
-    _run([str(BIN / "platform-assets"), "publish-sample", "--start", "2013-04-01", "--end", "2013-04-02"], env)
-    proc = _run([str(BIN / "dg"), "launch", "--assets", "*", "--partition-range", "2013-04-01...2013-04-02"], env, 600)
+def test_dg_launch_runs_a_partition_range_as_one_run(root, bare):
+    env = {**bare, "PATH": "/usr/bin:/bin"}
+    _run([str(BIN / "platform-assets"), "publish-sample", "--start", "2013-04-01", "--end", "2013-04-02"], root, env)
+    proc = _run([str(BIN / "dg"), "launch", "--assets", "*", "--partition-range", "2013-04-01...2013-04-02"], root, env, 600)
     assert (proc.stdout + proc.stderr).count("RUN_SUCCESS") == 1
-    home = Path(bare_env["PLATFORM_HOME"])
+    home = root
     url = embedded_instance_url(home / ".platform").replace("postgresql+psycopg2://", "postgresql://")
     with psycopg.connect(url.replace("/dagster?", "/warehouse?")) as conn:
         flights = conn.execute("select count(*) from analytics.fct_flights").fetchone()[0]
@@ -122,7 +137,7 @@ def test_dg_launch_runs_a_partition_range_as_one_run(bare_env):
 
 
 @pytest.mark.parametrize("command", [["dg", "dev"], ["dagster", "dev", "-w", "workspace.yaml"]])
-def test_dev_serves_the_ui_on_loopback_with_nothing_exported(bare_env, tmp_path, command):
+def test_dev_serves_the_ui_on_loopback_with_nothing_exported(root, bare, tmp_path, command):
     """`dg dev` / `dagster dev` start the webserver and daemon on the project's instance; stopped after."""
     import socket
     import time
@@ -135,7 +150,7 @@ def test_dev_serves_the_ui_on_loopback_with_nothing_exported(bare_env, tmp_path,
     args = [str(BIN / command[0]), *command[1:], "-h", "127.0.0.1", "-p", str(port)]
     with open(log, "wb") as sink:
         # Own process group: the webserver, daemon and code servers it spawns stop with it.
-        proc = subprocess.Popen(args, cwd=ROOT, env={**bare_env, "PATH": "/usr/bin:/bin"}, stdout=sink,
+        proc = subprocess.Popen(args, cwd=root, env={**bare, "PATH": "/usr/bin:/bin"}, stdout=sink,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 180

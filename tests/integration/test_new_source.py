@@ -10,10 +10,7 @@ written. The copy has its own embedded PostgreSQL (instance and warehouse), stop
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -21,9 +18,8 @@ import psycopg
 import pytest
 
 from platform_assets.resources.embedded_postgres import embedded_instance_url, embedded_warehouse_url, stop_embedded_server
+from tests.project_copy import BIN, bare_env, copy_project, make_up
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 DAYS = ["2013-01-01", "2013-01-02", "2013-01-03", "2013-01-04", "2013-01-05"]
 
 SEATTLE_WEATHER = """\
@@ -59,22 +55,10 @@ def _seattle_csv() -> Path:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """A copy of the project's files (as an installed clone would have them), importable ahead of the original."""
-    copy = tmp_path_factory.mktemp("newsource") / "project"
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split()
-    for name in files:
-        if (ROOT / name).is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, copy / name)
-    # what `make install` then adds to a clone: the parsed dbt project, written after the files
-    for name in ["dbt_project/target/partial_parse.msgpack", "dbt_project/target/manifest.json"]:
-        if (ROOT / name).is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(ROOT / name, copy / name)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "PLATFORM_"))}
-    env.update(PYTHONPATH=str(copy), PLATFORM_HOME=str(copy), PATH=f"{BIN}:/usr/bin:/bin")
-    subprocess.run(["make", "-s", "dagster-home"], cwd=copy, check=True)
+    """A copy of the project (as an installed clone has it) with its own embedded server and .env."""
+    copy = copy_project(tmp_path_factory.mktemp("newsource") / "project")
+    env = bare_env(copy)
+    make_up(copy, env)
     yield copy, env
     stop_embedded_server(copy / ".platform")
 

@@ -34,10 +34,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from platform_assets.resources.embedded_postgres import embedded_warehouse_url, ensure_database, stop_embedded_server
+from platform_assets.local_instance import EVENT_LOG_SETTINGS
+from platform_assets.resources.embedded_postgres import (
+    embedded_warehouse_url,
+    ensure_database,
+    stop_embedded_server,
+)
 from platform_assets.resources.storage import StorageResource
-from tests import webserver
 from platform_assets.sources.nycflights13 import publish_sample
+from tests import webserver
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -152,6 +157,7 @@ def platform(tmp_path_factory) -> Platform:
             "PLATFORM_HOME": str(home),
             "DAGSTER_HOME": str(dagster_home),
             "DAGSTER_POSTGRES_URL": instance_url,
+            **EVENT_LOG_SETTINGS,
             "PLATFORM_WAREHOUSE_URL": warehouse_url,
             "PLATFORM_LANDING_URL": str(landing),
             "PLATFORM_LAKE_URL": str(home / "lake"),

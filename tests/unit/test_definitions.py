@@ -51,8 +51,8 @@ def test_dbt_sources_are_the_python_assets():
 
 
 def test_no_asset_check_is_partitioned():
-    """dagster.yaml's storage records each planned check once per run (platform_assets/instance_storage.py),
-    which is right only for checks that evaluate the run's whole window at once."""
+    """Every check evaluates the run's whole window at once (quality/checks.py, dbt tests), and the
+    blocking ones gate the marts for that window: none is declared per partition."""
     assert GRAPH.asset_check_keys
     assert [k for k in GRAPH.asset_check_keys if GRAPH.get(k).partitions_def is not None] == []
 

@@ -13,6 +13,7 @@ warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`")
 # quality gates depend on them on purpose (see platform_assets/quality/checks.py).
 warnings.filterwarnings("ignore", message=r"Specifying a partitions_def on an AssetCheckSpec")
 
-from platform_assets.garbage_collection import tune_garbage_collector  # noqa: E402
+# Opt-in only (PLATFORM_GC_TUNING=1): by default importing the package changes nothing global.
+from platform_assets.garbage_collection import tune_garbage_collector_if_enabled  # noqa: E402
 
-tune_garbage_collector()
+tune_garbage_collector_if_enabled()

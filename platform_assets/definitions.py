@@ -9,8 +9,6 @@ Configuration comes from the environment through resources (see README "Configur
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -18,7 +16,7 @@ import dagster as dg
 from platform_assets.alerts.notifier import AlertResource
 from platform_assets.alerts.sensors import check_failure_alerts, run_failure_alerts
 from platform_assets.assets.aggregate import AGGREGATE_ASSETS
-from platform_assets.assets.dbt import DBT_ASSETS, PlatformDbtResource, dbt_project
+from platform_assets.assets.dbt import DBT_ASSETS, dbt_resource
 from platform_assets.automation.landing_sensor import landing_zone_sensor
 from platform_assets.automation.schedules import daily_previous_day
 from platform_assets.executor import platform_executor
@@ -80,16 +78,7 @@ def _handwritten() -> dg.Definitions:
                 smtp_from=env_or_default("PLATFORM_SMTP_FROM", "dagster@localhost"),
                 smtp_to=env_or_default("PLATFORM_ALERT_EMAIL_TO", ""),
             ),
-            "dbt": PlatformDbtResource(
-                project_dir=dbt_project,
-                # The dbt installed beside this interpreter, so an un-activated venv works too.
-                dbt_executable=shutil.which("dbt") or str(Path(sys.executable).parent / "dbt"),
-                # dbt models' column schemas and lineage: opt-in, it adds ~5 s to a year's run
-                # (adapter start, schema queries, sqlglot; benchmarks/results/issue11.md)
-                fetch_metadata=os.getenv("PLATFORM_DBT_COLUMN_METADATA", "0") == "1",
-                # dbt in the step's process (~2 s less per run); 0 starts a dbt subprocess as dagster-dbt does
-                in_process=os.getenv("PLATFORM_DBT_IN_PROCESS", "1") != "0",
-            ),
+            "dbt": dbt_resource(),
         },
     )
 

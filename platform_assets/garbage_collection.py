@@ -1,4 +1,8 @@
-"""CPython cyclic garbage-collector settings for every process that imports the platform.
+"""Opt-in CPython garbage-collector settings for processes that import the platform.
+
+Off by default: importing the package leaves the interpreter as it is. ``PLATFORM_GC_TUNING=1``
+in a process's environment (e.g. only in the run workers' environment, through the run
+launcher's ``env_vars``) applies the settings below when the package is imported.
 
 A process that loads the definitions (the CLI, a run worker, a step process, the code
 server) imports about 4,000 modules (Dagster, dbt, dagster-dbt, pandera, polars) and holds
@@ -19,7 +23,7 @@ the in-process executor (2-core host, ``gc.callbacks`` timing), 1,440 young, 131
   ``weakref.finalize`` hooks, which run before it). The run's process exits ~1.5–2 s
   sooner.
 
-``PLATFORM_GC_DEFAULTS=1`` leaves the interpreter's defaults alone.
+Measured with the setting on, against CPython's defaults.
 """
 
 from __future__ import annotations
@@ -34,14 +38,19 @@ THRESHOLDS = (20_000, 20, 20)
 _freeze_registered = False
 
 
-def tune_garbage_collector() -> bool:
-    """Apply :data:`THRESHOLDS` and freeze the heap at exit; returns False when disabled by
-    ``PLATFORM_GC_DEFAULTS=1``. Idempotent (one exit hook however often it is called)."""
-    if os.environ.get("PLATFORM_GC_DEFAULTS") == "1":
+def tune_garbage_collector_if_enabled() -> bool:
+    """:func:`tune_garbage_collector` when ``PLATFORM_GC_TUNING=1``; returns whether it did."""
+    if os.environ.get("PLATFORM_GC_TUNING") != "1":
         return False
+    tune_garbage_collector()
+    return True
+
+
+def tune_garbage_collector() -> None:
+    """Apply :data:`THRESHOLDS` and freeze the heap at exit. Idempotent (one exit hook however
+    often it is called)."""
     global _freeze_registered
     gc.set_threshold(*THRESHOLDS)
     if not _freeze_registered:
         atexit.register(gc.freeze)
         _freeze_registered = True
-    return True

@@ -13,7 +13,7 @@ over one day or a year is a single ``dbt build``.
   ... ``dim_planes``) are unpartitioned, like the raw and clean reference assets they read:
   each is rebuilt whole by every run, so a daily partition of them would be a fiction.
   Dagster lets a subsettable multi-asset mix both (the translator's
-  ``get_partitions_def``); a year's run then records one materialization for each of
+  ``get_asset_spec``); a year's run then records one materialization for each of
   these six instead of 365 (2,184 fewer events).
 
 The window reaches dbt as ``PLATFORM_DBT_MIN_DATE`` / ``PLATFORM_DBT_MAX_DATE`` in the
@@ -37,14 +37,11 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
-from packaging import version
-from pydantic import Field
 
 from platform_assets.assets.common import (
     OWNERS,
@@ -54,7 +51,6 @@ from platform_assets.assets.common import (
     has_window,
     window_bounds,
 )
-from platform_assets.assets.dbt_in_process import dbt_started_in_process
 from platform_assets.assets.dbt_manifest import prepare_dbt_project
 from platform_assets.observability.step_cost import measure_step, process_tree_cpu_seconds
 from platform_assets.partitions import daily_partitions
@@ -68,11 +64,6 @@ DBT_PROJECT_DIR = _BESIDE_PACKAGE if _BESIDE_PACKAGE.is_dir() else PROJECT_ROOT 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 #: dbt tag of the models whose rows belong to daily partitions (incremental over the window).
 PARTITIONED_TAG = "partitioned"
-
-# dagster-dbt's dev-time preparer (under `dagster dev` and every `dg` command) runs a plain
-# `dbt parse`: let it find the dbt installed beside this interpreter when no venv is active.
-if shutil.which("dbt") is None:
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 # Instead of dbt_project.prepare_if_dev(), which re-parses at every load under `dagster dev`
@@ -120,48 +111,21 @@ def model_day_counts(warehouse: WarehouseResource, model: PartitionedModel, firs
     return {day: {"dagster/row_count": found.get(day, 0)} for day in days}
 
 
-class PlatformDbtResource(DbtCliResource):
-    """dagster-dbt's ``DbtCliResource`` for the dbt installed beside this interpreter.
+#: The executable dagster-dbt starts: ``platform-dbt`` beside this interpreter (answers dagster-dbt's
+#: ``--version`` probe without starting dbt, runs the real ``dbt`` for everything else;
+#: :mod:`platform_assets.dbt_launcher`), so an un-activated venv and the image work alike.
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "platform-dbt")
 
-    Two preliminaries dagster-dbt runs before every invocation are skipped, measured at
-    about 2 s and 1.1 s of a 5 s one-day ``dbt build`` on our 2-core machines:
 
-    * ``dbt --version`` in a subprocess, to tell dbt Core from the Fusion engine: our
-      executable is the locked dbt-core of this environment, so the package's version is
-      used instead;
-    * opening a dbt adapter in the run's process, which dagster-dbt needs only for
-      ``fetch_row_counts()`` / ``fetch_column_metadata()``; set ``fetch_metadata`` to use those.
+def dbt_resource() -> DbtCliResource:
+    """dagster-dbt's ``DbtCliResource`` for ``dbt_project/`` with :data:`DBT_EXECUTABLE`."""
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
-    and dbt itself runs in the step's process (:mod:`platform_assets.assets.dbt_in_process`)
-    unless ``in_process`` is off, saving the ~2 s a new interpreter spends importing dbt.
 
-    Everything else, including the arguments, selection, environment and how dbt's events
-    become materializations and check results, is dagster-dbt's own.
-    """
-
-    fetch_metadata: bool = Field(
-        default=False, description="open a dbt adapter in-process so row counts / column metadata can be fetched"
-    )
-    in_process: bool = Field(
-        default=True,
-        description="run dbt with dbtRunner in the step's process instead of a new dbt interpreter "
-        "(off whenever fetch_metadata is on: that adapter must not share dbt's global state with a run)",
-    )
-
-    def cli(self, args, **kwargs):
-        if not self.in_process or self.fetch_metadata:
-            return super().cli(args, **kwargs)
-        with dbt_started_in_process():
-            return super().cli(args, **kwargs)
-
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        from dbt.version import __version__
-
-        return version.parse(__version__)
-
-    def _initialize_dbt_core_adapter(self, args):
-        return super()._initialize_dbt_core_adapter(args) if self.fetch_metadata else None
+def column_metadata_enabled() -> bool:
+    """``PLATFORM_DBT_COLUMN_METADATA=1``: dagster-dbt's column schemas and column lineage for every
+    model (sqlglot over the compiled SQL; adds seconds to a run, so opt-in)."""
+    return os.getenv("PLATFORM_DBT_COLUMN_METADATA", "0") == "1"
 
 
 class PlatformDbtTranslator(DagsterDbtTranslator):
@@ -184,10 +148,15 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
     def get_owners(self, dbt_resource_props: Mapping[str, Any]):
         return OWNERS
 
-    def get_partitions_def(self, dbt_resource_props: Mapping[str, Any]) -> dg.PartitionsDefinition | None:
-        """Daily partitions for a model whose rows belong to days (``meta.partition_column``), else none."""
-        meta = dbt_resource_props.get("config", {}).get("meta") or {}
-        return daily_partitions if dbt_resource_props["resource_type"] == "model" and meta.get("partition_column") else None
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        """dagster-dbt's spec, with daily partitions for a model whose rows belong to days
+        (``meta.partition_column`` in ``dbt_project.yml``); other models stay unpartitioned."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        node = manifest.get("nodes", {}).get(unique_id) or {}
+        meta = node.get("config", {}).get("meta") or {}
+        if node.get("resource_type") == "model" and meta.get("partition_column"):
+            return spec.replace_attributes(partitions_def=daily_partitions)
+        return spec
 
 
 translator = PlatformDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
@@ -302,7 +271,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
             stream = dbt.cli(
                 ["build", "--no-write-json", "--log-level-file", "none"], context=context, target_path=Path(target)
             ).stream()
-            if getattr(dbt, "fetch_metadata", False):
+            if column_metadata_enabled():
                 # column schemas and column lineage (sqlglot over the compiled SQL) for every model
                 stream = stream.fetch_column_metadata(with_column_lineage=True)
             yield from _failing_tests_not_retried(_with_model_figures(context, warehouse, stream, cost, first, last))

@@ -18,7 +18,11 @@ dagster-dbt does.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -86,4 +90,20 @@ def prepare_dbt_project(project: DbtProject) -> None:
     """
     missing = not Path(project.manifest_path).exists()
     if missing or (project.preparer.using_dagster_dev() and manifest_is_stale(project)):
-        project.preparer.prepare(project)
+        with _dbt_on_path():
+            project.preparer.prepare(project)
+
+
+@contextlib.contextmanager
+def _dbt_on_path() -> Iterator[None]:
+    """dagster-dbt's preparer starts a plain ``dbt``: when no venv is active (``.venv/bin/dagster``
+    run directly), put the one beside this interpreter on ``PATH`` while it runs."""
+    if shutil.which("dbt") is not None:
+        yield
+        return
+    saved = os.environ.get("PATH", "")
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{saved}"
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = saved

@@ -10,7 +10,6 @@ import dagster as dg
 
 import pytest
 
-from platform_assets.assets.dbt import PlatformDbtResource, dbt_project
 from platform_assets.observability.column_lineage import trace_column
 from platform_assets.observability.costs import asset_costs, render_costs
 from tests.integration.conftest import query
@@ -31,19 +30,17 @@ def instance(defs, warehouse):
     measurement and the test's, and the sizes would differ for a reason outside the code.
     """
     instance = dg.DagsterInstance.ephemeral()
-    # The first run as configured by default (dbt in the step's process); the second with dbt
-    # models' column lineage, which is opt-in (PLATFORM_DBT_COLUMN_METADATA=1, dbt as a
-    # subprocess), so both ways of running dbt record their figures and the latest
-    # materializations carry the lineage.
-    with_lineage = {**defs.resources, "dbt": PlatformDbtResource(
-        project_dir=dbt_project, dbt_executable=defs.resources["dbt"].dbt_executable, fetch_metadata=True,
-    )}
+    # The first run as configured by default; the second with dbt models' column lineage,
+    # which is opt-in (PLATFORM_DBT_COLUMN_METADATA=1), so both record their figures and the
+    # latest materializations carry the lineage.
     tags = {"dagster/asset_partition_range_start": DAYS[0].isoformat(),
             "dagster/asset_partition_range_end": DAYS[1].isoformat()}
-    for run, resources in enumerate([defs.resources, with_lineage]):
-        result = dg.materialize(
-            assets=[*defs.assets, *defs.asset_checks], resources=resources, tags=tags, instance=instance,
-        )
+    for run, lineage in enumerate(["0", "1"]):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PLATFORM_DBT_COLUMN_METADATA", lineage)
+            result = dg.materialize(
+                assets=[*defs.assets, *defs.asset_checks], resources=defs.resources, tags=tags, instance=instance,
+            )
         assert result.success
         if run == 0:
             with warehouse.connect() as conn:  # waits for a vacuum in progress (its lock conflicts)

@@ -1,4 +1,4 @@
-"""The collector settings every platform process gets on import (platform_assets.garbage_collection)."""
+"""The opt-in collector settings (platform_assets.garbage_collection): importing the platform changes nothing unless asked."""
 
 import os
 import subprocess
@@ -17,14 +17,12 @@ import platform_assets
 """
 
 
-def _probe(env: dict[str, str]) -> str:
-    out = subprocess.run([sys.executable, "-c", PROBE], env={**os.environ, **env}, capture_output=True, text=True, check=True)
-    return out.stdout.strip()
-
-
 @pytest.mark.parametrize("setting, expected", [
-    ({}, f"thresholds {THRESHOLDS} frozen True"),
-    ({"PLATFORM_GC_DEFAULTS": "1"}, "thresholds (700, 10, 10) frozen False"),  # CPython's defaults
+    ({}, "thresholds (700, 10, 10) frozen False"),  # CPython's defaults, untouched
+    ({"PLATFORM_GC_TUNING": "0"}, "thresholds (700, 10, 10) frozen False"),
+    ({"PLATFORM_GC_TUNING": "1"}, f"thresholds {THRESHOLDS} frozen True"),
 ])
-def test_importing_the_platform_tunes_the_collector_unless_told_not_to(setting, expected):
-    assert _probe({"PLATFORM_GC_DEFAULTS": "", **setting}) == expected
+def test_importing_the_platform_tunes_the_collector_only_when_asked(setting, expected):
+    env = {k: v for k, v in os.environ.items() if k != "PLATFORM_GC_TUNING"}
+    out = subprocess.run([sys.executable, "-c", PROBE], env={**env, **setting}, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == expected

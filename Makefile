@@ -17,7 +17,7 @@ UV_VERSION := 0.13.9
 # The venv's tools first, so subprocesses (dbt under `dagster dev`) find them too.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: install up image container-test run publish materialize summary checks test ui-test dev benchmark benchmark-30x benchmark-day-scale benchmark-latency stop clean
+.PHONY: install up lint image container-test run publish materialize summary checks test ui-test dev benchmark benchmark-30x benchmark-day-scale benchmark-latency stop clean
 
 install: .venv/.installed dbt_project/target/manifest.json up
 
@@ -62,6 +62,13 @@ checks: install
 ## each test module stays on one worker (module fixtures), each worker has its own server
 test: install
 	$(VENV_BIN)/pytest -q -n 2 --dist loadfile -m "not container and not ui"
+
+## lint: ruff (lint and format check) on the Python code, sqlfluff on the dbt models
+LINTED := platform_assets tests benchmarks
+lint: .venv/.installed
+	$(VENV_BIN)/ruff check $(LINTED)
+	$(VENV_BIN)/ruff format --check $(LINTED)
+	cd dbt_project && ../$(VENV_BIN)/sqlfluff lint models --disable-progress-bar
 
 ## ui-test: the Dagster UI in a real browser (Playwright driving Debian's chromium, which must be
 ## installed: apt-get install chromium) against `dagster dev` on a materialized January 2013;

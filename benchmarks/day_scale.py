@@ -125,19 +125,29 @@ def floor(url: str, csv_path: Path, sample: BackendMemory) -> dict:
         conn.execute(f"drop table if exists {FLOOR_TABLE}")
         conn.execute(f"create table {FLOOR_TABLE} ({columns})")
         start = time.perf_counter()
-        with conn.cursor() as cur, cur.copy(f"copy {FLOOR_TABLE} from stdin (format csv, header true)") as copy, \
-                csv_path.open("rb") as source:
+        with (
+            conn.cursor() as cur,
+            cur.copy(f"copy {FLOOR_TABLE} from stdin (format csv, header true)") as copy,
+            csv_path.open("rb") as source,
+        ):
             while block := source.read(8 * MIB):
                 copy.write(block)
                 peak = max(peak, sample())
         copied = time.perf_counter()
-        rows = sum(n for _, _, n in conn.execute(
-            f"select origin, carrier, count(*) from {FLOOR_TABLE} group by 1, 2").fetchall())
+        rows = sum(
+            n
+            for _, _, n in conn.execute(f"select origin, carrier, count(*) from {FLOOR_TABLE} group by 1, 2").fetchall()
+        )
         done = time.perf_counter()
         peak = max(peak, sample())
         conn.execute(f"drop table {FLOOR_TABLE}")
-    return {"copy_s": round(copied - start, 3), "aggregate_s": round(done - copied, 3), "wall_s": round(done - start, 3),
-            "rows": rows, "peak_server_mib": round(peak / MIB, 1)}
+    return {
+        "copy_s": round(copied - start, 3),
+        "aggregate_s": round(done - copied, 3),
+        "wall_s": round(done - start, 3),
+        "rows": rows,
+        "peak_server_mib": round(peak / MIB, 1),
+    }
 
 
 def delivered(url: str, day: str) -> dict:
@@ -157,14 +167,16 @@ def markdown(results: dict, meta: dict) -> str:
     """The table of medians (with spread) per size, and each size's step durations."""
     m = meta["machine"]
     out = [
-        f"# Day-scale benchmark {meta['date']}", "",
+        f"# Day-scale benchmark {meta['date']}",
+        "",
         f"One day ({meta['day']}) of N flights, each run as that day's own run; {meta['repeats']} round(s), alternating "
         f"floor and platform; {m['cpu_count']} CPUs, {m['memory_gib']} GiB RAM, Dagster {m['dagster']}, batch budget "
-        f"{meta['batch_rows']} rows. Peak = summed RSS of the run's processes and the warehouse's client backends (an upper bound), PSS and USS (private pages only) beside it.", "",
+        f"{meta['batch_rows']} rows. Peak = summed RSS of the run's processes and the warehouse's client backends (an upper bound), PSS and USS (private pages only) beside it.",
+        "",
         "| flights in the day | floor: COPY + aggregate (s) | platform run (s) | × floor | peak RSS (MiB) | run tree / backends (MiB) | peak PSS (MiB) | peak USS (MiB) | fct_flights = clean |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for size, r in results.items():
+    for r in results.values():
         f, d = r["floor"]["summary"], r["day"]["summary"]
         ratio = d["wall_s"]["median"] / f["wall_s"]["median"]
         check = r["delivered"]
@@ -176,10 +188,15 @@ def markdown(results: dict, meta: dict) -> str:
             f"| {d['peak_tree_mib']['median']:.0f} / {d['peak_server_mib']['median']:.0f} | {d['peak_pss_mib']['median']:.0f} "
             f"| {d['peak_uss_mib']['median']:.0f} | {exact} ({check['fct_flights']:,}) |"
         )
-    for size, r in results.items():
+    for r in results.values():
         steps = r["day"]["summary"]["steps"]
-        out += ["", f"Steps of the {r['rows']:,}-flight day (medians, s): " + ", ".join(
-            f"{name} {s['median']:.1f}" for name, s in sorted(steps.items(), key=lambda kv: -kv[1]["median"])[:8])]
+        out += [
+            "",
+            f"Steps of the {r['rows']:,}-flight day (medians, s): "
+            + ", ".join(
+                f"{name} {s['median']:.1f}" for name, s in sorted(steps.items(), key=lambda kv: -kv[1]["median"])[:8]
+            ),
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -187,8 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flights", default="1000000,10000000,30000000", help="comma-separated day sizes")
     parser.add_argument("--repeats", type=int, default=3, help="rounds (default 3)")
-    parser.add_argument("--repeats-over", type=int, default=10_000_000,
-                        help="sizes above this run one round only (default 10,000,000)")
+    parser.add_argument(
+        "--repeats-over", type=int, default=10_000_000, help="sizes above this run one round only (default 10,000,000)"
+    )
     parser.add_argument("--day", default="2013-06-13")
     parser.add_argument("--output", default="day_scale")
     args = parser.parse_args(argv)
@@ -201,8 +219,17 @@ def main(argv: list[str] | None = None) -> int:
     server_url = urlsplit(_cli("warehouse-url"))
     pgdata = Path(dict(kv.split("=", 1) for kv in server_url.query.split("&"))["host"])
     base = dict(os.environ, DAGSTER_HOME=str(ROOT), DAGSTER_POSTGRES_URL=_cli("instance-url"), **EVENT_LOG_SETTINGS)
-    cmd = [str(BIN / "dagster"), "asset", "materialize", "-m", "platform_assets.definitions", "--select", "*",
-           "--partition", args.day]
+    cmd = [
+        str(BIN / "dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        "platform_assets.definitions",
+        "--select",
+        "*",
+        "--partition",
+        args.day,
+    ]
     setups = {}
     for size in sizes:
         home = ROOT / "data" / "bench" / f"day{size}"
@@ -210,10 +237,20 @@ def main(argv: list[str] | None = None) -> int:
         database = f"warehouse_day{size}"
         ensure_database(urlunsplit(server_url._replace(path="/postgres")), database)
         url = urlunsplit(server_url._replace(path=f"/{database}"))
-        env = dict(base, PLATFORM_LANDING_URL=str(home / "landing"), PLATFORM_LAKE_URL=str(home / "lake"),
-                   PLATFORM_WAREHOUSE_URL=url)
-        setups[size] = {"rows": counts["rows"], "url": url, "env": env,
-                        "csv": home / "landing" / "flights" / f"{args.day}.csv", "floor": [], "day": []}
+        env = dict(
+            base,
+            PLATFORM_LANDING_URL=str(home / "landing"),
+            PLATFORM_LAKE_URL=str(home / "lake"),
+            PLATFORM_WAREHOUSE_URL=url,
+        )
+        setups[size] = {
+            "rows": counts["rows"],
+            "url": url,
+            "env": env,
+            "csv": home / "landing" / "flights" / f"{args.day}.csv",
+            "floor": [],
+            "day": [],
+        }
         print(f"day of {counts['rows']:,} flights in {home}", file=sys.stderr)
 
     for round_ in range(args.repeats):
@@ -222,21 +259,40 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             s["floor"].append(floor(s["url"], s["csv"], BackendMemory(pgdata)))
             memory = BackendMemory(pgdata)
-            s["day"].append({**measure(cmd, s["env"], server_rss=memory), "peak_pss_mib": round(memory.peak_pss / MIB, 1),
-                             "peak_uss_mib": round(memory.peak_uss / MIB, 1)})
-            print(f"round {round_ + 1} {s['rows']:,} flights: floor {s['floor'][-1]['wall_s']:.1f}s, "
-                  f"day {s['day'][-1]['wall_s']:.1f}s, peak {s['day'][-1]['peak_rss_mib']:.0f} MiB", file=sys.stderr)
+            s["day"].append(
+                {
+                    **measure(cmd, s["env"], server_rss=memory),
+                    "peak_pss_mib": round(memory.peak_pss / MIB, 1),
+                    "peak_uss_mib": round(memory.peak_uss / MIB, 1),
+                }
+            )
+            print(
+                f"round {round_ + 1} {s['rows']:,} flights: floor {s['floor'][-1]['wall_s']:.1f}s, "
+                f"day {s['day'][-1]['wall_s']:.1f}s, peak {s['day'][-1]['peak_rss_mib']:.0f} MiB",
+                file=sys.stderr,
+            )
 
     results = {}
     for size, s in setups.items():
         results[str(size)] = {
             "rows": s["rows"],
-            "floor": {"runs": s["floor"], "summary": {k: spread([r[k] for r in s["floor"]]) for k in
-                                                       ("wall_s", "copy_s", "aggregate_s", "peak_server_mib")}},
-            "day": {"runs": s["day"], "summary": {
-                **summarise(s["day"]),
-                **{k: spread([r[k] for r in s["day"]]) for k in ("peak_tree_mib", "peak_server_mib", "peak_pss_mib", "peak_uss_mib")},
-            }},
+            "floor": {
+                "runs": s["floor"],
+                "summary": {
+                    k: spread([r[k] for r in s["floor"]])
+                    for k in ("wall_s", "copy_s", "aggregate_s", "peak_server_mib")
+                },
+            },
+            "day": {
+                "runs": s["day"],
+                "summary": {
+                    **summarise(s["day"]),
+                    **{
+                        k: spread([r[k] for r in s["day"]])
+                        for k in ("peak_tree_mib", "peak_server_mib", "peak_pss_mib", "peak_uss_mib")
+                    },
+                },
+            },
             "delivered": delivered(s["url"], args.day),
             "command": " ".join([os.path.relpath(cmd[0], ROOT), *cmd[1:]]),
         }
@@ -245,8 +301,12 @@ def main(argv: list[str] | None = None) -> int:
         "day": args.day,
         "repeats": args.repeats,
         "batch_rows": batch_rows(),
-        "machine": {"cpu_count": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 1024**3, 1),
-                    "python": platform.python_version(), "dagster": version("dagster")},
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / 1024**3, 1),
+            "python": platform.python_version(),
+            "dagster": version("dagster"),
+        },
         "median_note": "medians with [min-max] over the rounds",
     }
     table = markdown(results, meta)

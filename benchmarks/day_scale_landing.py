@@ -107,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", required=True, help="landing zone to write")
     args = parser.parse_args(argv)
     counts = scale_day(Path(args.source), Path(args.target), args.day, args.flights)
-    print(f"{args.target}: flights/{args.day}.csv with {counts['rows']} rows ({counts['copies']} copies), "
-          f"{counts['other_files']} other files copied")
+    print(
+        f"{args.target}: flights/{args.day}.csv with {counts['rows']} rows ({counts['copies']} copies), "
+        f"{counts['other_files']} other files copied"
+    )
     return 0
 
 

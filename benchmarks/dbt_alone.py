@@ -33,12 +33,27 @@ def main(argv: list[str] | None = None) -> int:
     from dbt.cli.main import dbtRunner
 
     imported = time.perf_counter()
-    result = dbtRunner().invoke([
-        "build", "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT), "--target-path", args.target_path,
-        "--no-write-json", "--log-level-file", "none", "--log-level", "warn",
-    ])
+    result = dbtRunner().invoke(
+        [
+            "build",
+            "--project-dir",
+            str(PROJECT),
+            "--profiles-dir",
+            str(PROJECT),
+            "--target-path",
+            args.target_path,
+            "--no-write-json",
+            "--log-level-file",
+            "none",
+            "--log-level",
+            "warn",
+        ]
+    )
     built = time.perf_counter()
-    print("BENCHMARK " + json.dumps({"dbt_import_s": round(imported - started, 3), "dbt_build_s": round(built - imported, 3)}))
+    print(
+        "BENCHMARK "
+        + json.dumps({"dbt_import_s": round(imported - started, 3), "dbt_build_s": round(built - imported, 3)})
+    )
     return 0 if result.success else 1
 
 

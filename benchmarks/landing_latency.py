@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 sys.path.insert(0, str(ROOT))
 
-from platform_assets.local_instance import EVENT_LOG_SETTINGS
+from platform_assets.local_instance import EVENT_LOG_SETTINGS  # noqa: E402
 from platform_assets.resources.embedded_postgres import (  # noqa: E402
     embedded_warehouse_url,
     ensure_database,
@@ -56,7 +56,9 @@ def _wait_for_run(instance, after: float, timeout: float = 900):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         records = instance.get_run_records(
-            filters=dg.RunsFilter(tags={"platform/trigger": "landing_zone_sensor"}, created_after=dt.datetime.fromtimestamp(after, dt.UTC))
+            filters=dg.RunsFilter(
+                tags={"platform/trigger": "landing_zone_sensor"}, created_after=dt.datetime.fromtimestamp(after, dt.UTC)
+            )
         )
         done = [r for r in records if r.dagster_run.is_finished]
         if done:
@@ -79,22 +81,34 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     landing = StorageResource(url=str(base / "landing"))
     env = {
-        **os.environ, "DAGSTER_HOME": str(home),
+        **os.environ,
+        "DAGSTER_HOME": str(home),
         "DAGSTER_POSTGRES_URL": urlunsplit(admin._replace(scheme="postgresql+psycopg2", path="/dagster")),
         **EVENT_LOG_SETTINGS,
-        "PLATFORM_WAREHOUSE_URL": warehouse_url, "PLATFORM_LANDING_URL": landing.url,
+        "PLATFORM_WAREHOUSE_URL": warehouse_url,
+        "PLATFORM_LANDING_URL": landing.url,
         "PLATFORM_LAKE_URL": str(base / "lake"),
     }
     os.environ.update(env)
     import dagster as dg
 
     instance = dg.DagsterInstance.get()
-    subprocess.run([str(BIN / "dagster"), "sensor", "start", "landing_zone_sensor", "-w", "workspace.yaml"],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [str(BIN / "dagster"), "sensor", "start", "landing_zone_sensor", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     # Its own process group, so the code server and run workers it spawns are stopped with it.
-    daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=ROOT, env=env,
-                              stdout=open(base / "daemon.log", "wb"), stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    daemon = subprocess.Popen(
+        [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env=env,
+        stdout=open(base / "daemon.log", "wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     samples = []
     try:
         days = [dt.date(2013, 6, 10) + dt.timedelta(i) for i in range(args.repeats + 1)]
@@ -122,11 +136,18 @@ def main(argv: list[str] | None = None) -> int:
             os.killpg(daemon.pid, signal.SIGKILL)  # a gRPC code server can outlive the daemon
         stop_embedded_server(base / "pg")
     summary = {
-        key: {"median": statistics.median(s[key] for s in samples), "min": min(s[key] for s in samples),
-              "max": max(s[key] for s in samples)}
+        key: {
+            "median": statistics.median(s[key] for s in samples),
+            "min": min(s[key] for s in samples),
+            "max": max(s[key] for s in samples),
+        }
         for key in ("pickup_s", "queue_s", "run_s", "total_s")
     }
-    result = {"date": dt.datetime.now().astimezone().isoformat(timespec="seconds"), "samples": samples, "summary": summary}
+    result = {
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "samples": samples,
+        "summary": summary,
+    }
     (ROOT / "benchmarks" / "results").mkdir(exist_ok=True)
     (ROOT / "benchmarks" / "results" / "landing_latency.json").write_text(json.dumps(result, indent=2) + "\n")
     for key, s in summary.items():

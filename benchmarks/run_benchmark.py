@@ -90,7 +90,13 @@ RESULTS = ROOT / "benchmarks" / "results"
 POLL_S = 0.1
 MIB = 1024 * 1024
 SCENARIOS = ("floor_day", "day", "floor_year", "year", "checks_only", "dbt_day", "dbt_year", "scaled")
-FLOOR = {"day": "floor_day", "year": "floor_year", "scaled": "floor_year", "dbt_day": "floor_day", "dbt_year": "floor_year"}
+FLOOR = {
+    "day": "floor_day",
+    "year": "floor_year",
+    "scaled": "floor_year",
+    "dbt_day": "floor_day",
+    "dbt_year": "floor_year",
+}
 #: platform scenario -> (its floor, dbt alone over the same window)
 LOWER_BOUND = {"day": ("floor_day", "dbt_day"), "year": ("floor_year", "dbt_year")}
 DBT_STEP = "dbt_models"
@@ -184,7 +190,11 @@ def measure(cmd: list[str], env: dict[str, str], server_rss: Callable[[psutil.Pr
         **(reported[-1] if reported else {}),
         "wall_s": round(wall, 3),
         "peak_rss_mib": round(peak / MIB, 1),
-        **({"peak_tree_mib": round(peak_tree / MIB, 1), "peak_server_mib": round(peak_server / MIB, 1)} if server_rss else {}),
+        **(
+            {"peak_tree_mib": round(peak_tree / MIB, 1), "peak_server_mib": round(peak_server / MIB, 1)}
+            if server_rss
+            else {}
+        ),
         "first_step_s": None if first_step_at is None else round(first_step_at, 2),
         "after_last_step_s": None if last_step_at is None else round(wall - last_step_at, 2),
         "dbt_s": steps.get(DBT_STEP),
@@ -238,21 +248,33 @@ def markdown(scenarios: dict, meta: dict) -> str:
         )
     bounds = lower_bounds(scenarios)
     if bounds:
-        out += ["", "Lower bound while a run includes dbt: the floor plus dbt alone over the same window (importing "
-                "dbt after Dagster, and its `dbt build`; medians), i.e. Dagster's bookkeeping and dbt's own work with "
-                "nothing of the platform's Python steps, checks or dagster-dbt:",
-                "", "| scenario | dbt alone (s) | floor + dbt alone (s) | × floor | measured (s) | × floor |",
-                "|---|---:|---:|---:|---:|---:|"]
+        out += [
+            "",
+            "Lower bound while a run includes dbt: the floor plus dbt alone over the same window (importing "
+            "dbt after Dagster, and its `dbt build`; medians), i.e. Dagster's bookkeeping and dbt's own work with "
+            "nothing of the platform's Python steps, checks or dagster-dbt:",
+            "",
+            "| scenario | dbt alone (s) | floor + dbt alone (s) | × floor | measured (s) | × floor |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for name, b in bounds.items():
-            out.append(f"| {name} | {b['dbt_s']:.2f} | {b['bound_s']:.1f} | {b['bound_ratio']:.2f} "
-                       f"| {b['measured_s']:.1f} | {b['measured_ratio']:.1f} |")
+            out.append(
+                f"| {name} | {b['dbt_s']:.2f} | {b['bound_s']:.1f} | {b['bound_ratio']:.2f} "
+                f"| {b['measured_s']:.1f} | {b['measured_ratio']:.1f} |"
+            )
     for name in ("day", "year", "scaled"):
         if name not in scenarios:
             continue
         steps = scenarios[name]["summary"]["steps"]
         total = sum(s["median"] for s in steps.values())
-        out += ["", f"Where the time goes, `{name}` (step durations as Dagster reports them; "
-                f"sum of step medians {total:.1f} s):", "", "| step | median (s) | min-max (s) |", "|---|---:|---:|"]
+        out += [
+            "",
+            f"Where the time goes, `{name}` (step durations as Dagster reports them; "
+            f"sum of step medians {total:.1f} s):",
+            "",
+            "| step | median (s) | min-max (s) |",
+            "|---|---:|---:|",
+        ]
         for step, s in sorted(steps.items(), key=lambda kv: -kv[1]["median"])[:15]:
             out.append(f"| {step} | {s['median']:.2f} | {s['min']:.2f}-{s['max']:.2f} |")
     out += ["", "Commands:", ""] + [f"- {name}: `{sc['command']}`" for name, sc in scenarios.items()]
@@ -275,8 +297,13 @@ def lower_bounds(scenarios: dict) -> dict:
             s = scenarios[dbt]["summary"]
             dbt_s = s["dbt_import_s"]["median"] + s["dbt_build_s"]["median"]
             bound = med[floor] + dbt_s
-            out[name] = {"dbt_s": dbt_s, "bound_s": bound, "bound_ratio": bound / med[floor],
-                         "measured_s": med[name], "measured_ratio": med[name] / med[floor]}
+            out[name] = {
+                "dbt_s": dbt_s,
+                "bound_s": bound,
+                "bound_ratio": bound / med[floor],
+                "measured_s": med[name],
+                "measured_ratio": med[name] / med[floor],
+            }
     return out
 
 
@@ -366,7 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated subset of {SCENARIOS}")
     parser.add_argument("--output", default="latest", help="results file name under benchmarks/results/")
     parser.add_argument(
-        "--instance", choices=("project", "fresh"), default="project",
+        "--instance",
+        choices=("project", "fresh"),
+        default="project",
         help="project (default): the project's Dagster instance, its history included; fresh: a new, empty "
         "instance database (dagster_bench, same dagster.yaml), re-created for this invocation: use it when "
         "comparing checkouts",
@@ -392,7 +421,10 @@ def main(argv: list[str] | None = None) -> int:
         "day": (platform_cmd + ["--partition", str(args.day)], env),
         "floor_year": (floor_cmd + ["--partition-range", window], env),
         "year": (platform_cmd + ["--partition-range", window], env),
-        "checks_only": ([str(BIN / "platform-assets"), "check", "--start", str(args.start), "--end", str(args.end)], env),
+        "checks_only": (
+            [str(BIN / "platform-assets"), "check", "--start", str(args.start), "--end", str(args.end)],
+            env,
+        ),
     }
     for name, (first, last) in {"dbt_day": (args.day, args.day), "dbt_year": (args.start, args.end)}.items():
         if name in chosen:
@@ -417,12 +449,16 @@ def main(argv: list[str] | None = None) -> int:
         for name, (cmd, e) in commands.items():
             runs[name].append(measure(cmd, e))
             last = runs[name][-1]
-            print(f"round {i + 1}/{args.repeats} {name}: {last['wall_s']:.1f}s, peak {last['peak_rss_mib']:.0f} MiB",
-                  file=sys.stderr)
+            print(
+                f"round {i + 1}/{args.repeats} {name}: {last['wall_s']:.1f}s, peak {last['peak_rss_mib']:.0f} MiB",
+                file=sys.stderr,
+            )
 
     scenarios = {
         name: {
-            "command": shlex.join([*(f"{k}={e[k]}" for k in WINDOW_ENV if k in e), os.path.relpath(cmd[0], ROOT), *cmd[1:]]),
+            "command": shlex.join(
+                [*(f"{k}={e[k]}" for k in WINDOW_ENV if k in e), os.path.relpath(cmd[0], ROOT), *cmd[1:]]
+            ),
             "env": {k: e[k] for k in ("PLATFORM_LANDING_URL", "PLATFORM_LAKE_URL", *WINDOW_ENV) if k in e},
             "runs": runs[name],
             "summary": summarise(runs[name]),

@@ -44,9 +44,7 @@ def scale_flights(csv_bytes: bytes, factor: int) -> bytes:
     if "flight" not in day.columns:
         raise ValueError("flights file has no 'flight' column")
     number = day["flight"].cast(pl.Int64, strict=True)
-    copies = [
-        day.with_columns(flight=(number + k * FLIGHT_NUMBER_STRIDE).cast(pl.String)) for k in range(factor)
-    ]
+    copies = [day.with_columns(flight=(number + k * FLIGHT_NUMBER_STRIDE).cast(pl.String)) for k in range(factor)]
     # Every value is text already (``NA`` included); nulls only come from empty fields.
     return pl.concat(copies).write_csv(null_value="").encode()
 
@@ -84,8 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     if not source.list_keys("flights"):
         sys.exit(f"no flights drops in {source.uri('')}: run `make publish` first")
     counts = scale_landing(source, target, args.factor)
-    print(f"{target.uri('')}: {counts['flights_files']} flights files with {counts['flights_rows']} rows "
-          f"({args.factor}x), {counts['other_files']} other files copied")
+    print(
+        f"{target.uri('')}: {counts['flights_files']} flights files with {counts['flights_rows']} rows "
+        f"({args.factor}x), {counts['other_files']} other files copied"
+    )
     return 0
 
 

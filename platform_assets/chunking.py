@@ -51,7 +51,9 @@ T = TypeVar("T")
 _END = object()
 
 
-def plan_chunks(first: dt.date, last: dt.date, rows_per_day: Mapping[dt.date, int], budget: int | None = None) -> list[DateRange]:
+def plan_chunks(
+    first: dt.date, last: dt.date, rows_per_day: Mapping[dt.date, int], budget: int | None = None
+) -> list[DateRange]:
     """Split ``first..last`` (inclusive) into consecutive day ranges of at most ``budget`` rows.
 
     Args:

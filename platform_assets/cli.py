@@ -35,13 +35,11 @@ import datetime as dt
 import os
 import sys
 
-
 from platform_assets.resources.embedded_postgres import embedded_instance_url, stop_embedded_server
 from platform_assets.resources.storage import StorageResource
 from platform_assets.resources.warehouse import WarehouseResource
-from platform_assets.sources.registry import source_specs
 from platform_assets.sources.nycflights13 import publish_sample
-
+from platform_assets.sources.registry import source_specs
 
 
 def _warehouse() -> WarehouseResource:
@@ -116,13 +114,23 @@ def cmd_summary(_args: argparse.Namespace) -> int:
     print(f"  {'table':<10} {'raw':>9} {'clean':>9} {'quarantined':>12}")
     sources = source_specs()
     for name, source in sources.items():
-        keys = [k for k in lake.list_keys(f"raw/{source.folder}") if source.daily or k.endswith(f"/{source.file or name}.parquet")]
+        keys = [
+            k
+            for k in lake.list_keys(f"raw/{source.folder}")
+            if source.daily or k.endswith(f"/{source.file or name}.parquet")
+        ]
         raw = lake.parquet_row_count(keys)
         clean = _count(warehouse, f"clean.{name}")
         quarantined = _count(warehouse, f"quarantine.{name}")
-        print(f"  {name:<10} {raw:>9} {clean if clean is not None else '-':>9} {quarantined if quarantined is not None else '-':>12}")
-    for relation in ("aggregate.flight_daily_metrics", "analytics.fct_flights",
-                     "analytics.mart_carrier_daily_performance", "analytics.mart_weather_delay"):
+        print(
+            f"  {name:<10} {raw:>9} {clean if clean is not None else '-':>9} {quarantined if quarantined is not None else '-':>12}"
+        )
+    for relation in (
+        "aggregate.flight_daily_metrics",
+        "analytics.fct_flights",
+        "analytics.mart_carrier_daily_performance",
+        "analytics.mart_weather_delay",
+    ):
         count = _count(warehouse, relation)
         print(f"  {relation:<42} {count if count is not None else 'not built':>9}")
     if _count(warehouse, "analytics.fct_flights") is not None:
@@ -239,11 +247,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         result.get_asset_check_evaluations(), key=lambda e: (e.passed, e.severity.value, e.asset_key.to_user_string())
     )
     blocking_failures = [e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
-    print(f"asset checks for {args.start}..{args.end}: {len(evaluations)} evaluated, "
-          f"{sum(not e.passed for e in evaluations)} failed ({len(blocking_failures)} at ERROR)")
+    print(
+        f"asset checks for {args.start}..{args.end}: {len(evaluations)} evaluated, "
+        f"{sum(not e.passed for e in evaluations)} failed ({len(blocking_failures)} at ERROR)"
+    )
     for e in evaluations:
         if not e.passed:
-            details = {k: v.value for k, v in e.metadata.items() if k in ("failures_by_rule", "flights_without_match", "failing_rows")}
+            details = {
+                k: v.value
+                for k, v in e.metadata.items()
+                if k in ("failures_by_rule", "flights_without_match", "failing_rows")
+            }
             print(f"  {e.severity.value:<5} {e.asset_key.to_user_string()}:{e.check_name} {details or ''}")
     step_failures = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     if step_failures:

@@ -51,12 +51,13 @@ quality_checks_job = dg.define_asset_job(
     description="Run every asset check for a partition or range without re-materializing.",
 )
 
+
 def _handwritten() -> dg.Definitions:
     """Everything not declared as a component: aggregate layer, dbt, automation, jobs, resources.
 
-        The sources' raw and clean assets and their checks come from their YAML
-        (``platform_assets/defs/sources/*/defs.yaml``, the LandingSource component).
-        """
+    The sources' raw and clean assets and their checks come from their YAML
+    (``platform_assets/defs/sources/*/defs.yaml``, the LandingSource component).
+    """
     return dg.Definitions(
         assets=[*AGGREGATE_ASSETS, *DBT_ASSETS],
         asset_checks=[*QUALITY_CHECKS, *FRESHNESS_CHECKS],
@@ -81,6 +82,7 @@ def _handwritten() -> dg.Definitions:
             "dbt": dbt_resource(),
         },
     )
+
 
 # One Definitions: the hand-written assets above plus every component declared under
 # platform_assets/defs/ (sources in YAML). `dagster -m platform_assets.definitions` and dg load this.

@@ -67,8 +67,10 @@ class TerminableInProcessExecutor(dg.Executor):
                 yield event
                 if retry_caused_by_interrupt(event):
                     # The reason goes to the worker's log and into the run's end event (its error).
-                    reason = (f"Run termination received during step {event.step_key!r}: the step is not "
-                              "retried and no further step starts.")
+                    reason = (
+                        f"Run termination received during step {event.step_key!r}: the step is not "
+                        "retried and no further step starts."
+                    )
                     dg.get_dagster_logger().warning(reason)
                     raise dg.DagsterExecutionInterruptedError(reason)
         finally:

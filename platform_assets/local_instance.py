@@ -9,7 +9,9 @@ which Dagster's CLIs (``dagster``, ``dagster dev``, ``dg``) load from the curren
 * ``DAGSTER_HOME``: the project root (its ``dagster.yaml``);
 * ``DAGSTER_POSTGRES_URL``: the embedded server's ``dagster`` database (``.platform/pgdata``,
   a Unix socket, no TCP port);
-* :data:`EVENT_LOG_SETTINGS`.
+* :data:`EVENT_LOG_SETTINGS`;
+* :data:`LOCAL_PROCESS_SETTINGS`: the platform's opt-in garbage-collector tuning, switched on
+  for the local processes that import the platform (code server, run workers, CLIs).
 
 Every line has the form ``NAME=${NAME:-default}``: a value exported in the shell wins, because
 Dagster's CLIs let ``.env`` override the environment.
@@ -29,6 +31,12 @@ EVENT_LOG_SETTINGS: Mapping[str, str] = {
 }
 
 
+#: Opt-in settings of the platform's own that local runs use (see garbage_collection.py): a day's
+#: run took 27.5 s with CPython's collector defaults and 23.5 s with these (medians of 3,
+#: alternating, 2-core host).
+LOCAL_PROCESS_SETTINGS: Mapping[str, str] = {"PLATFORM_GC_TUNING": "1"}
+
+
 def instance_env(project_root: Path, instance_url: str) -> dict[str, str]:
     """The variables a local Dagster process needs: name -> default value.
 
@@ -41,6 +49,7 @@ def instance_env(project_root: Path, instance_url: str) -> dict[str, str]:
         "DAGSTER_HOME": str(project_root),
         "DAGSTER_POSTGRES_URL": instance_url,
         **EVENT_LOG_SETTINGS,
+        **LOCAL_PROCESS_SETTINGS,
     }
 
 

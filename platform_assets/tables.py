@@ -171,4 +171,3 @@ def quarantine_spec(source: SourceSpec) -> TableSpec:
         window_column="partition_date" if source.daily else None,
         not_null=("failed_rules", "reason"),
     )
-

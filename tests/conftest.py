@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from platform_assets.sources.contract import SourceSpec
-from platform_assets.sources.registry import source_specs
 from platform_assets.sources.nycflights13 import sample_data_dir
+from platform_assets.sources.registry import source_specs
 from platform_assets.transforms.parse import parse_landing_csv
 
 LANDED_AT = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -30,8 +30,12 @@ def _sample_bytes(source: SourceSpec) -> bytes:
 def parse_sample(source: SourceSpec, file_date: dt.date | None = None) -> pl.DataFrame:
     """The whole sample file for ``source`` as a raw frame (text columns + lineage)."""
     return parse_landing_csv(
-        _sample_bytes(source), source=source, source_file=f"sample/{source.name}.csv",
-        landed_at=LANDED_AT, ingested_at=LANDED_AT, file_date=file_date,
+        _sample_bytes(source),
+        source=source,
+        source_file=f"sample/{source.name}.csv",
+        landed_at=LANDED_AT,
+        ingested_at=LANDED_AT,
+        file_date=file_date,
     )
 
 
@@ -77,8 +81,11 @@ def s3_endpoint():
     endpoint = f"http://127.0.0.1:{port}"
     patch = pytest.MonkeyPatch()
     for name, value in {
-        "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
     }.items():
         patch.setenv(name, value)
     yield endpoint
@@ -93,6 +100,10 @@ def s3_bucket(s3_endpoint, request) -> str:
 
     import boto3
 
-    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:50].strip("-") + "-" + str(abs(hash(request.node.nodeid)) % 10_000)
+    name = (
+        re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:50].strip("-")
+        + "-"
+        + str(abs(hash(request.node.nodeid)) % 10_000)
+    )
     boto3.client("s3").create_bucket(Bucket=name)
     return name

@@ -19,8 +19,13 @@ BIN = Path(sys.executable).parent
 def copy_project(dest: Path) -> Path:
     """Copy the tracked and untracked-but-not-ignored files of the project into ``dest``, plus the
     parsed dbt project `make install` adds (written after the files, so dbt's partial parse holds)."""
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     for name in files:
         if (ROOT / name).is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,8 @@ def graphql(base_url: str, query: str, variables: dict | None = None) -> dict:
         AssertionError: the response carries GraphQL errors (shown in the message).
     """
     request = urllib.request.Request(
-        f"{base_url}/graphql", data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        f"{base_url}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:

@@ -50,9 +50,14 @@ class Alert:
     def payload(self) -> dict:
         """JSON body for the webhook."""
         return {
-            "kind": self.kind, "title": self.title, "run_id": self.run_id, "run_url": self.run_url,
-            "assets": self.assets, "partition": self.partition,
-            "error": "\n".join(self.error.strip().splitlines()[:ERROR_LINES]), "text": self.text(),
+            "kind": self.kind,
+            "title": self.title,
+            "run_id": self.run_id,
+            "run_url": self.run_url,
+            "assets": self.assets,
+            "partition": self.partition,
+            "error": "\n".join(self.error.strip().splitlines()[:ERROR_LINES]),
+            "text": self.text(),
         }
 
 
@@ -99,7 +104,9 @@ class AlertResource(dg.ConfigurableResource):
 
     def _webhook(self, alert: Alert) -> None:
         request = urllib.request.Request(
-            self.webhook_url, data=json.dumps(alert.payload()).encode(), headers={"Content-Type": "application/json"},
+            self.webhook_url,
+            data=json.dumps(alert.payload()).encode(),
+            headers={"Content-Type": "application/json"},
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=10) as response:

@@ -28,8 +28,13 @@ def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertResource
     errors = []
     for event in context.get_step_failure_events():
         data = event.step_failure_data
-        text = (data.user_failure_data.description if data.user_failure_data and data.user_failure_data.description
-                else data.error.message if data.error else event.message or "")
+        text = (
+            data.user_failure_data.description
+            if data.user_failure_data and data.user_failure_data.description
+            else data.error.message
+            if data.error
+            else event.message or ""
+        )
         errors.append(f"{event.step_key}: {text.strip()}")
     failed_steps = [e.step_key for e in context.get_step_failure_events()]
     # The run's selected assets; runs that select everything (ad-hoc materializations) name
@@ -79,12 +84,17 @@ def check_alerts(instance: dg.DagsterInstance, after_storage_id: int, alerts: Al
         run = instance.get_run_by_id(run_id) if run_id else None
         asset = evaluation.asset_key.to_user_string()
         metadata = {k: v.value for k, v in evaluation.metadata.items() if not k.startswith("dagster/")}
-        details = "\n".join(f"{k}: {v}" for k, v in metadata.items() if not isinstance(v, (dict, list)) and len(str(v)) < 200)
+        details = "\n".join(
+            f"{k}: {v}" for k, v in metadata.items() if not isinstance(v, (dict, list)) and len(str(v)) < 200
+        )
         found.append(
             Alert(
                 kind="freshness_missed" if is_freshness else "blocking_check_failed",
-                title=(f"{asset} missed its freshness deadline" if is_freshness
-                       else f"Blocking check {asset}:{evaluation.check_name} failed; downstream assets did not run"),
+                title=(
+                    f"{asset} missed its freshness deadline"
+                    if is_freshness
+                    else f"Blocking check {asset}:{evaluation.check_name} failed; downstream assets did not run"
+                ),
                 run_id=run_id,
                 run_url=alerts.run_url(run_id) if run_id else None,
                 assets=[asset],

@@ -30,20 +30,22 @@ def _from_flights(*columns: str) -> list[dg.TableColumnDep]:
 
 
 #: Which clean.flights columns each metric is computed from (transforms/metrics.py).
-COLUMN_LINEAGE = dg.TableColumnLineage(deps_by_column={
-    "flight_date": _from_flights("flight_date"),
-    "origin": _from_flights("origin"),
-    "carrier": _from_flights("carrier"),
-    "flights": _from_flights("flight_date", "origin", "carrier"),
-    "cancelled_flights": _from_flights("is_cancelled"),
-    "flown_flights": _from_flights("is_cancelled"),
-    "arrivals_reported": _from_flights("is_cancelled", "arr_delay_min"),
-    "on_time_arrivals": _from_flights("is_cancelled", "arr_delay_min"),
-    "mean_dep_delay_min": _from_flights("is_cancelled", "dep_delay_min"),
-    "p95_dep_delay_min": _from_flights("is_cancelled", "dep_delay_min"),
-    "mean_arr_delay_min": _from_flights("is_cancelled", "arr_delay_min"),
-    "p95_arr_delay_min": _from_flights("is_cancelled", "arr_delay_min"),
-})
+COLUMN_LINEAGE = dg.TableColumnLineage(
+    deps_by_column={
+        "flight_date": _from_flights("flight_date"),
+        "origin": _from_flights("origin"),
+        "carrier": _from_flights("carrier"),
+        "flights": _from_flights("flight_date", "origin", "carrier"),
+        "cancelled_flights": _from_flights("is_cancelled"),
+        "flown_flights": _from_flights("is_cancelled"),
+        "arrivals_reported": _from_flights("is_cancelled", "arr_delay_min"),
+        "on_time_arrivals": _from_flights("is_cancelled", "arr_delay_min"),
+        "mean_dep_delay_min": _from_flights("is_cancelled", "dep_delay_min"),
+        "p95_dep_delay_min": _from_flights("is_cancelled", "dep_delay_min"),
+        "mean_arr_delay_min": _from_flights("is_cancelled", "arr_delay_min"),
+        "p95_arr_delay_min": _from_flights("is_cancelled", "arr_delay_min"),
+    }
+)
 
 
 @dg.asset(
@@ -111,11 +113,14 @@ def flight_daily_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse
     cost.measure_tables(warehouse, [FLIGHT_DAILY_METRICS.qualified_name])
     empty = {"dagster/row_count": 0, "rows_out": 0, "rows_in": 0}
     add_partition_metadata(context, {day: per_day.get(day, empty) for day in window_dates(context)})
-    add_run_metadata(context, {
-        "preview": preview(sample[0] if sample else pl.DataFrame()),
-        **cost.metadata(),
-        "dagster/column_lineage": COLUMN_LINEAGE,
-    })
+    add_run_metadata(
+        context,
+        {
+            "preview": preview(sample[0] if sample else pl.DataFrame()),
+            **cost.metadata(),
+            "dagster/column_lineage": COLUMN_LINEAGE,
+        },
+    )
     return dg.MaterializeResult(
         metadata={
             **window_metadata(context, totals["rows_out"]),

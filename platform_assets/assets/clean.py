@@ -54,10 +54,12 @@ def _check_accounted(source: SourceSpec, raw_rows: int, split: Split) -> None:
 
 def column_lineage(declared: SourceDeclaration) -> dg.TableColumnLineage:
     """``dagster/column_lineage`` of ``clean_<source>``: each clean column's raw (landing) columns."""
-    return dg.TableColumnLineage(deps_by_column={
-        column: [dg.TableColumnDep(asset_key=dg.AssetKey(asset), column_name=name) for asset, name in deps]
-        for column, deps in declared.column_lineage().items()
-    })
+    return dg.TableColumnLineage(
+        deps_by_column={
+            column: [dg.TableColumnDep(asset_key=dg.AssetKey(asset), column_name=name) for asset, name in deps]
+            for column, deps in declared.column_lineage().items()
+        }
+    )
 
 
 def _values_nulled(split: Split) -> int:
@@ -79,7 +81,9 @@ def _count_days(per_day: dict, split: Split, day_column: str) -> None:
     if split.rejected.height:
         pairs = (
             split.rejected.select("partition_date", pl.col("failed_rules").str.split(";"))
-            .explode("failed_rules").group_by("partition_date", "failed_rules").len()
+            .explode("failed_rules")
+            .group_by("partition_date", "failed_rules")
+            .len()
         )
         for day, rule, n in pairs.iter_rows():
             per_day[day]["quarantined_by_rule"][rule] = per_day[day]["quarantined_by_rule"].get(rule, 0) + n
@@ -163,8 +167,17 @@ def _write_in_chunks(
     sample: list[pl.DataFrame] = []
     clean_spec, quarantine_spec = declared.table_spec(), declared.quarantine_spec()
     day_column = clean_spec.window_column
-    per_day = {day: {"rows_in": counts[key], "dagster/row_count": 0, "rows_out": 0, "rows_quarantined": 0,
-                     "quarantined_by_rule": {}, "rows_with_values_nulled": 0} for day, key in keys.items()}
+    per_day = {
+        day: {
+            "rows_in": counts[key],
+            "dagster/row_count": 0,
+            "rows_out": 0,
+            "rows_quarantined": 0,
+            "quarantined_by_rule": {},
+            "rows_with_values_nulled": 0,
+        }
+        for day, key in keys.items()
+    }
 
     # The checks' pandera validations, run on exactly the rows written (see quality.checks).
     validations = source_validations(declared)
@@ -175,7 +188,9 @@ def _write_in_chunks(
         _check_accounted(source, raw_rows, split)
         validated["rows"] += split.valid.height
         for v in validations:
-            tallies[v.name].validate(split.valid, v.batch_schema if in_batches and v.batch_schema is not None else v.schema)
+            tallies[v.name].validate(
+                split.valid, v.batch_schema if in_batches and v.batch_schema is not None else v.schema
+            )
         totals["rows_in"] += raw_rows
         totals["rows_out"] += split.valid.height
         totals["rows_quarantined"] += split.rejected.height
@@ -241,15 +256,26 @@ def _write_in_chunks(
     totals["values_nulled"] -= nulled_duplicates
     if total_duplicates:
         by_rule[rule] += total_duplicates
-    add_partition_metadata(context, {
-        day: {**figures, "quarantined_by_rule": dg.MetadataValue.json(figures["quarantined_by_rule"])}
-        for day, figures in per_day.items()
-    })
+    add_partition_metadata(
+        context,
+        {
+            day: {**figures, "quarantined_by_rule": dg.MetadataValue.json(figures["quarantined_by_rule"])}
+            for day, figures in per_day.items()
+        },
+    )
     if not total_duplicates:  # else some validated rows were removed afterwards: the checks read back
-        add_run_metadata(context, {VALIDATED_WHILE_WRITING: dg.MetadataValue.json({
-            "partition_window": f"{window[0]}..{window[1]}", "rows_checked": validated["rows"],
-            "checks": {name: tally.as_json() for name, tally in tallies.items()},
-        })})
+        add_run_metadata(
+            context,
+            {
+                VALIDATED_WHILE_WRITING: dg.MetadataValue.json(
+                    {
+                        "partition_window": f"{window[0]}..{window[1]}",
+                        "rows_checked": validated["rows"],
+                        "checks": {name: tally.as_json() for name, tally in tallies.items()},
+                    }
+                )
+            },
+        )
     return {
         **window_metadata(context, totals["rows_out"]),
         "window_rows_in": totals["rows_in"],
@@ -262,7 +288,9 @@ def _write_in_chunks(
     }, preview(sample[0] if sample else pl.DataFrame())
 
 
-def _quarantine_losers(write: WindowWrite, lake: StorageResource, declared: SourceDeclaration, key: str, budget: int) -> None:
+def _quarantine_losers(
+    write: WindowWrite, lake: StorageResource, declared: SourceDeclaration, key: str, budget: int
+) -> None:
     """Quarantine the rows the warehouse found repeating an earlier row's grain key, with
     their delivered text read back from the day's raw lake file a batch at a time."""
     rule = declared.duplicate_rule()
@@ -273,9 +301,14 @@ def _quarantine_losers(write: WindowWrite, lake: StorageResource, declared: Sour
         rows = write.staged_losers(spec, int(raw["source_row"].min()), int(raw["source_row"].max()))
         if rows:
             losers = raw.filter(pl.col("source_row").is_in(rows))
-            write.copy(declared.quarantine_spec(), declared.quarantine_from_raw(
-                losers, failed_rules=pl.lit(rule.name), reason=pl.lit(f"{rule.name}: {rule.description}"),
-            ))
+            write.copy(
+                declared.quarantine_spec(),
+                declared.quarantine_from_raw(
+                    losers,
+                    failed_rules=pl.lit(rule.name),
+                    reason=pl.lit(f"{rule.name}: {rule.description}"),
+                ),
+            )
 
 
 def _asset_description(declared: SourceDeclaration, spec) -> str:
@@ -316,9 +349,14 @@ def _daily_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         cost.rows_read = metadata["window_rows_in"]
         cost.rows_written = cost.rows_read  # every row lands in the clean or the quarantine table
         cost.measure_tables(warehouse, [spec.qualified_name, declared.quarantine_spec().qualified_name])
-        add_run_metadata(context, {
-            "preview": sample, **cost.metadata(), "dagster/column_lineage": column_lineage(declared),
-        })
+        add_run_metadata(
+            context,
+            {
+                "preview": sample,
+                **cost.metadata(),
+                "dagster/column_lineage": column_lineage(declared),
+            },
+        )
         return dg.MaterializeResult(metadata=metadata)
 
     return _asset
@@ -348,10 +386,15 @@ def _reference_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
             metadata = _write(warehouse, declared, raw.height, split)
         cost.rows_read = cost.rows_written = raw.height
         cost.measure_tables(warehouse, [spec.qualified_name, declared.quarantine_spec().qualified_name])
-        return dg.MaterializeResult(metadata={
-            "dagster/row_count": split.valid.height, "rows_out": split.valid.height, **metadata, **cost.metadata(),
-            "dagster/column_lineage": column_lineage(declared),
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": split.valid.height,
+                "rows_out": split.valid.height,
+                **metadata,
+                **cost.metadata(),
+                "dagster/column_lineage": column_lineage(declared),
+            }
+        )
 
     return _asset
 

@@ -15,16 +15,16 @@ OWNERS = ["team:data-platform"]
 
 #: Transient failures (a dropped connection, a busy server) heal with backoff and jitter.
 #: Errors that retrying cannot fix raise ``dg.Failure(allow_retries=False)`` instead.
-TRANSIENT_RETRY = dg.RetryPolicy(
-    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-)
+TRANSIENT_RETRY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
 def has_window(context: dg.AssetExecutionContext) -> bool:
     """Whether the run has a partition window: a partition key (range) of the step, or the
     run's partition tags (a checks-only run, see :func:`window_dates`)."""
     tags = context.run.tags
-    return context.has_partition_key_range or "dagster/asset_partition_range_start" in tags or "dagster/partition" in tags
+    return (
+        context.has_partition_key_range or "dagster/asset_partition_range_start" in tags or "dagster/partition" in tags
+    )
 
 
 def window_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
@@ -125,8 +125,12 @@ def preview(frame: pl.DataFrame, rows: int = 5) -> dg.MetadataValue:
     if frame.height == 0:
         return dg.MetadataValue.md("_no rows_")
     with pl.Config(
-        tbl_formatting="MARKDOWN", tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True,
-        tbl_cols=-1, tbl_width_chars=10_000, fmt_str_lengths=200,
+        tbl_formatting="MARKDOWN",
+        tbl_hide_column_data_types=True,
+        tbl_hide_dataframe_shape=True,
+        tbl_cols=-1,
+        tbl_width_chars=10_000,
+        fmt_str_lengths=200,
     ):
         return dg.MetadataValue.md(str(frame.head(rows)))
 

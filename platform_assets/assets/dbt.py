@@ -86,7 +86,11 @@ def _model_relations(manifest_path: Path) -> tuple[dict[dg.AssetKey, str], dict[
     relations, partitioned = {}, {}
     for node in manifest["nodes"].values():
         # tables only: counting a view's rows would run its query (a full scan), and it stores nothing
-        if node["resource_type"] == "model" and node.get("relation_name") and node["config"].get("materialized") != "view":
+        if (
+            node["resource_type"] == "model"
+            and node.get("relation_name")
+            and node["config"].get("materialized") != "view"
+        ):
             key = translator.get_asset_key(node)
             # schema.table only: the manifest's relation_name carries the database dbt parsed
             # against, which need not be the one a run connects to (PostgreSQL refuses

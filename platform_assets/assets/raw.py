@@ -63,8 +63,13 @@ class _Written:
 
 
 def _write_landing_file(
-    landing: StorageResource, lake: StorageResource, key: str, lake_key: str, source: SourceSpec,
-    day: dt.date | None, now: dt.datetime,
+    landing: StorageResource,
+    lake: StorageResource,
+    key: str,
+    lake_key: str,
+    source: SourceSpec,
+    day: dt.date | None,
+    now: dt.datetime,
 ) -> _Written:
     """Parse landing ``key`` a batch of lines at a time into the row groups of parquet ``lake_key``.
 
@@ -80,8 +85,13 @@ def _write_landing_file(
     def batches():
         with landing.open_binary(key) as stream:
             for frame in iter_landing_batches(
-                stream, source=source, source_file=key, landed_at=delivered.modified,
-                ingested_at=now, file_date=day, batch_rows=batch_rows(),
+                stream,
+                source=source,
+                source_file=key,
+                landed_at=delivered.modified,
+                ingested_at=now,
+                file_date=day,
+                batch_rows=batch_rows(),
             ):
                 written.rows += frame.height
                 written.dead_letters += int(frame["parse_error"].is_not_null().sum())
@@ -123,7 +133,9 @@ def _daily_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         retry_policy=TRANSIENT_RETRY,
         metadata={"dagster/column_schema": _column_schema(source)},
     )
-    def _asset(context: dg.AssetExecutionContext, landing: StorageResource, lake: StorageResource) -> dg.MaterializeResult:
+    def _asset(
+        context: dg.AssetExecutionContext, landing: StorageResource, lake: StorageResource
+    ) -> dg.MaterializeResult:
         now = dt.datetime.now(dt.UTC)
         dates = window_dates(context)
         keys = {day: find_landing_file(landing, [source.daily_key(day, s) for s in CSV_SUFFIXES]) for day in dates}
@@ -136,7 +148,10 @@ def _daily_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
                 allow_retries=False,
             )
         if missing:
-            context.log.warning(f"no {source.name} drop for {len(missing)} day(s): {missing[:10]}; writing empty partitions")
+            context.log.warning(
+                f"no {source.name} drop for {len(missing)} day(s): {missing[:10]}; writing empty partitions"
+            )
+
         def load(day: dt.date, key: str | None) -> tuple[dt.date, str | None, int, _Written]:
             if key is None:
                 frame = empty_raw_frame(source)
@@ -166,9 +181,13 @@ def _daily_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         cost.rows_read = cost.rows_written = rows
         cost.bytes_written = bytes_written
         add_partition_metadata(context, per_day)
-        add_run_metadata(context, {
-            "preview": preview(sample if sample is not None else empty_raw_frame(source)), **cost.metadata(),
-        })
+        add_run_metadata(
+            context,
+            {
+                "preview": preview(sample if sample is not None else empty_raw_frame(source)),
+                **cost.metadata(),
+            },
+        )
         return dg.MaterializeResult(
             metadata={
                 **window_metadata(context, rows),
@@ -203,13 +222,18 @@ def _reference_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         if key is None:
             raise dg.Failure(f"missing reference drop {landing.uri(source.reference_key())}", allow_retries=False)
         with measure_step() as cost:
-            written = _write_landing_file(landing, lake, key, raw_lake_key(source), source, None, dt.datetime.now(dt.UTC))
+            written = _write_landing_file(
+                landing, lake, key, raw_lake_key(source), source, None, dt.datetime.now(dt.UTC)
+            )
         cost.rows_read = cost.rows_written = written.rows
         cost.bytes_read, cost.bytes_written = written.bytes_read, written.bytes_written
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": written.rows, "rows_out": written.rows, "bytes_written": written.bytes_written,
-                "source_file": key, "dead_letters": written.dead_letters,
+                "dagster/row_count": written.rows,
+                "rows_out": written.rows,
+                "bytes_written": written.bytes_written,
+                "source_file": key,
+                "dead_letters": written.dead_letters,
                 "preview": preview(written.sample if written.sample is not None else empty_raw_frame(source)),
                 **cost.metadata(),
             }

@@ -92,7 +92,7 @@ def evaluate_landing_zone(landing: StorageResource, cursor: str | None, log=None
     waiting = [day for day in touched if not all(versions[day])]
     for day in waiting:
         if log:
-            missing = [s for s, v in zip(daily_sources, versions[day]) if v is None]
+            missing = [s for s, v in zip(daily_sources, versions[day], strict=True) if v is None]
             log.info(f"{day}: waiting for {', '.join(missing)} before running the day")
 
     requests = []

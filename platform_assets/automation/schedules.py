@@ -23,12 +23,16 @@ def previous_day_request(landing: StorageResource, scheduled_at: dt.datetime) ->
     if not first <= day <= last:
         return dg.SkipReason(f"{day} is outside the partitions {first}..{last}")
     missing = [
-        source.daily_key(day) for source in source_specs().values() if source.daily
+        source.daily_key(day)
+        for source in source_specs().values()
+        if source.daily
         if not any(landing.exists(source.daily_key(day, suffix)) for suffix in CSV_SUFFIXES)
     ]
     if missing:
         return dg.SkipReason(f"drop for {day} has not landed: missing {', '.join(missing)}")
-    return dg.RunRequest(run_key=f"daily:{day}", partition_key=day.isoformat(), tags={"platform/trigger": "daily_schedule"})
+    return dg.RunRequest(
+        run_key=f"daily:{day}", partition_key=day.isoformat(), tags={"platform/trigger": "daily_schedule"}
+    )
 
 
 @dg.schedule(

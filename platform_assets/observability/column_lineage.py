@@ -45,8 +45,14 @@ def trace_column(instance: dg.DagsterInstance, asset: str, column: str) -> list[
         lineage = _latest_lineage(instance, asset)
         deps = lineage.deps_by_column.get(column, []) if lineage else []
         if not deps:
-            lines.append("   " * (depth + 1) + ("└─ (no column lineage recorded; dbt models record it when runs set PLATFORM_DBT_COLUMN_METADATA=1)"
-                                            if lineage is None else "└─ (no upstream column)"))
+            lines.append(
+                "   " * (depth + 1)
+                + (
+                    "└─ (no column lineage recorded; dbt models record it when runs set PLATFORM_DBT_COLUMN_METADATA=1)"
+                    if lineage is None
+                    else "└─ (no upstream column)"
+                )
+            )
         for dep in deps:
             walk(dep.asset_key.to_user_string(), dep.column_name, depth + 1, seen | {(asset, column)})
 

@@ -84,20 +84,25 @@ def asset_costs(instance: dg.DagsterInstance, asset_keys: Iterable[dg.AssetKey],
             if len(per_run) == runs:
                 break
         sets = list(per_run.values())  # newest first
-        pick = lambda name: [s[name] for s in sets if s.get(name) is not None]  # noqa: E731
+
+        def pick(name: str, sets: list[dict] = sets) -> list:
+            return [s[name] for s in sets if s.get(name) is not None]
+
         latest = sets[0] if sets else {}
-        out.append(AssetCost(
-            asset=key.to_user_string(),
-            runs=len(sets),
-            wall_s=_median(pick("wall_s")),
-            cpu_s=_median(pick("cpu_s")),
-            peak_rss_mib=_median(pick("peak_rss_mib")),
-            rows_written=_median(pick("rows_written")),
-            rows_per_s=_median(pick("rows_per_s")),
-            table_bytes=latest.get("table_bytes"),
-            table_rows=latest.get("table_rows"),
-            wall_by_run=tuple(pick("wall_s")),
-        ))
+        out.append(
+            AssetCost(
+                asset=key.to_user_string(),
+                runs=len(sets),
+                wall_s=_median(pick("wall_s")),
+                cpu_s=_median(pick("cpu_s")),
+                peak_rss_mib=_median(pick("peak_rss_mib")),
+                rows_written=_median(pick("rows_written")),
+                rows_per_s=_median(pick("rows_per_s")),
+                table_bytes=latest.get("table_bytes"),
+                table_rows=latest.get("table_rows"),
+                wall_by_run=tuple(pick("wall_s")),
+            )
+        )
     return out
 
 
@@ -113,8 +118,18 @@ def render_costs(costs: Sequence[AssetCost], runs: int, environ: dict[str, str] 
     cpu_price = float(env["PLATFORM_PRICE_CPU_HOUR"]) if env.get("PLATFORM_PRICE_CPU_HOUR") else None
     gb_price = float(env["PLATFORM_PRICE_GB_MONTH"]) if env.get("PLATFORM_PRICE_GB_MONTH") else None
     currency = env.get("PLATFORM_CURRENCY", "USD")
-    header = ["asset", "runs", "wall s", "cpu s", "peak MiB", "rows written", "rows/s", "table MiB", "table rows",
-              f"wall trend (last {runs})"]
+    header = [
+        "asset",
+        "runs",
+        "wall s",
+        "cpu s",
+        "peak MiB",
+        "rows written",
+        "rows/s",
+        "table MiB",
+        "table rows",
+        f"wall trend (last {runs})",
+    ]
     if cpu_price is not None:
         header.append(f"cpu {currency}/run")
     if gb_price is not None:
@@ -122,9 +137,16 @@ def render_costs(costs: Sequence[AssetCost], runs: int, environ: dict[str, str] 
     rows = []
     for c in costs:
         row = [
-            c.asset, str(c.runs), _fmt(c.wall_s, 2), _fmt(c.cpu_s, 2), _fmt(c.peak_rss_mib, 0), _fmt(c.rows_written, 0),
-            _fmt(c.rows_per_s, 0), _fmt(c.table_bytes / 2**20 if c.table_bytes is not None else None, 2),
-            _fmt(c.table_rows, 0), c.trend,
+            c.asset,
+            str(c.runs),
+            _fmt(c.wall_s, 2),
+            _fmt(c.cpu_s, 2),
+            _fmt(c.peak_rss_mib, 0),
+            _fmt(c.rows_written, 0),
+            _fmt(c.rows_per_s, 0),
+            _fmt(c.table_bytes / 2**20 if c.table_bytes is not None else None, 2),
+            _fmt(c.table_rows, 0),
+            c.trend,
         ]
         if cpu_price is not None:
             row.append(_fmt(c.cpu_s / 3600 * cpu_price if c.cpu_s is not None else None, 6))
@@ -132,5 +154,10 @@ def render_costs(costs: Sequence[AssetCost], runs: int, environ: dict[str, str] 
             row.append(_fmt(c.table_bytes / 1e9 * gb_price if c.table_bytes is not None else None, 6))
         rows.append(row)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+
+    def line(cells):
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )  # noqa: E731
+
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])

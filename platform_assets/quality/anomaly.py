@@ -38,7 +38,9 @@ def volume_scores(daily: pl.DataFrame, first: dt.date, last: dt.date) -> pl.Data
         (Float64; null when fewer than :data:`MIN_BASELINE_DAYS` baseline days) and
         ``is_anomaly`` (Boolean, false when there is no score), sorted by date and origin.
     """
-    daily = daily.select(pl.col("flight_date").cast(pl.Date), pl.col("origin").cast(pl.String), pl.col("flights").cast(pl.Float64))
+    daily = daily.select(
+        pl.col("flight_date").cast(pl.Date), pl.col("origin").cast(pl.String), pl.col("flights").cast(pl.Float64)
+    )
     days = pl.date_range(first, last, "1d", eager=True).alias("flight_date")
     grid = pl.DataFrame(days).join(daily.select("origin").unique(), how="cross")
     scored = grid.join(daily, on=["flight_date", "origin"], how="left").with_columns(pl.col("flights").fill_null(0.0))
@@ -52,20 +54,19 @@ def volume_scores(daily: pl.DataFrame, first: dt.date, last: dt.date) -> pl.Data
         on=["baseline_date", "origin"],
         how="inner",
     )
-    baseline = (
-        lags.group_by("flight_date", "origin")
-        .agg(
-            baseline_days=pl.len(),
-            baseline_median=pl.col("baseline_flights").median(),
-            baseline_mad=(pl.col("baseline_flights") - pl.col("baseline_flights").median()).abs().median(),
-        )
+    baseline = lags.group_by("flight_date", "origin").agg(
+        baseline_days=pl.len(),
+        baseline_median=pl.col("baseline_flights").median(),
+        baseline_mad=(pl.col("baseline_flights") - pl.col("baseline_flights").median()).abs().median(),
     )
     return (
         scored.join(baseline, on=["flight_date", "origin"], how="left")
         .with_columns(pl.col("baseline_days").fill_null(0).cast(pl.UInt32))
         .with_columns(
             score=pl.when(pl.col("baseline_days") >= MIN_BASELINE_DAYS).then(
-                0.6745 * (pl.col("flights") - pl.col("baseline_median")) / pl.max_horizontal("baseline_mad", MAD_FLOOR_SHARE * pl.col("baseline_median"), pl.lit(1.0))
+                0.6745
+                * (pl.col("flights") - pl.col("baseline_median"))
+                / pl.max_horizontal("baseline_mad", MAD_FLOOR_SHARE * pl.col("baseline_median"), pl.lit(1.0))
             )
         )
         .with_columns(is_anomaly=(pl.col("score").abs() > ANOMALY_THRESHOLD).fill_null(False))

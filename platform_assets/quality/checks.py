@@ -33,17 +33,18 @@ from platform_assets.assets.common import TRANSIENT_RETRY, preview, window_bound
 from platform_assets.assets.raw import raw_lake_key
 from platform_assets.chunking import batch_rows, plan_chunks, prefetch_one
 from platform_assets.partitions import partition_bounds
-from platform_assets.resources.storage import StorageResource
-from platform_assets.resources.warehouse import WarehouseResource, read_window_batches, repeated_grain_rows
 from platform_assets.quality import anomaly, schemas
 from platform_assets.quality.routing import failure_cases, rule_name
 from platform_assets.quality.rule_schema import rules_schema
+from platform_assets.resources.storage import StorageResource
+from platform_assets.resources.warehouse import WarehouseResource, read_window_batches, repeated_grain_rows
 from platform_assets.sources.contract import classify_landing_keys
 from platform_assets.sources.declaration import SourceDeclaration
 from platform_assets.sources.registry import source_specs
 from platform_assets.tables import FLIGHT_DAILY_METRICS, TableSpec
 
 FAILURE_SAMPLE_ROWS = 10
+
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
@@ -86,8 +87,12 @@ def single_check(spec: dg.AssetCheckSpec, evaluate: Callable[[CheckInputs], dg.A
         if spec.key in selected:
             result = evaluate(inputs)
             yield dg.AssetCheckResult(
-                asset_key=spec.asset_key, check_name=spec.name, passed=result.passed, severity=result.severity,
-                description=result.description, metadata=result.metadata,
+                asset_key=spec.asset_key,
+                check_name=spec.name,
+                passed=result.passed,
+                severity=result.severity,
+                description=result.description,
+                metadata=result.metadata,
             )
 
     return CheckGroup(specs=[spec], evaluate=_evaluate)
@@ -116,12 +121,16 @@ def checks_step(asset: str, groups: list[CheckGroup]) -> dg.AssetChecksDefinitio
 def _failure_sample(frame: pl.DataFrame, failures: pl.DataFrame, rows: int) -> pl.DataFrame:
     """Up to ``rows`` failing rows of ``frame`` with the rules each broke (lineage columns dropped)."""
     indices = failures["index"].drop_nulls().unique().sort().head(rows).to_list()
-    rule_of_row = failures.filter(pl.col("index").is_in(indices)).group_by("index").agg(
-        broken_rules=pl.col("check").unique().sort().str.join(", ")
+    rule_of_row = (
+        failures.filter(pl.col("index").is_in(indices))
+        .group_by("index")
+        .agg(broken_rules=pl.col("check").unique().sort().str.join(", "))
     )
     return (
-        frame.with_row_index("index").with_columns(pl.col("index").cast(pl.Int32))
-        .join(rule_of_row, on="index").drop("index", "source_file", "landed_at", strict=False)
+        frame.with_row_index("index")
+        .with_columns(pl.col("index").cast(pl.Int32))
+        .join(rule_of_row, on="index")
+        .drop("index", "source_file", "landed_at", strict=False)
         .select("broken_rules", pl.exclude("broken_rules"))
     )
 
@@ -147,7 +156,9 @@ class Validation:
 
 def model_validation(model: type[pa.DataFrameModel], severity: dg.AssetCheckSeverity) -> Validation:
     """A hand-written pandera model as a check named after it (``FlightDailyMetrics`` -> ``flight_daily_metrics``)."""
-    description = (model.__doc__ or "").strip().splitlines()[0] + f" Rules: pandera model `{model.__module__}.{model.__name__}`."
+    description = (model.__doc__ or "").strip().splitlines()[
+        0
+    ] + f" Rules: pandera model `{model.__module__}.{model.__name__}`."
     return Validation(_snake(model.__name__), model, severity, description)
 
 
@@ -181,8 +192,12 @@ class Tally:
     def as_json(self) -> dict:
         """Failures, failing rows, failures per rule and a Markdown sample of failing rows."""
         sample = pl.concat(self.samples, how="diagonal_relaxed") if self.samples else pl.DataFrame()
-        return {"failures": self.failures, "failing_rows": self.failing_rows,
-                "by_rule": dict(self.by_rule.most_common()), "failure_sample": preview(sample, FAILURE_SAMPLE_ROWS).value}
+        return {
+            "failures": self.failures,
+            "failing_rows": self.failing_rows,
+            "by_rule": dict(self.by_rule.most_common()),
+            "failure_sample": preview(sample, FAILURE_SAMPLE_ROWS).value,
+        }
 
 
 #: Run metadata key under which a clean step records the validation of the rows it wrote.
@@ -195,19 +210,28 @@ def source_validations(declared: SourceDeclaration) -> list[Validation]:
     asset, table = f"clean_{declared.name}", declared.table_spec()
     rules = declared.row_rules()
     row_local = [r for r in rules if not r.across_rows]
-    validations = [Validation(
-        asset, rules_schema(asset, table, rules, "error"), ERROR,
-        f"`{table.qualified_name}` holds the declared rules: types, required columns, ranges, patterns, allowed "
-        "values, cross-column rules and the grain's uniqueness (the rules the clean step routed rows by).",
-        batch_schema=rules_schema(asset, table, row_local, "error"), grain=table.grain,
-        grain_rule=declared.duplicate_rule().name,
-    )]
+    validations = [
+        Validation(
+            asset,
+            rules_schema(asset, table, rules, "error"),
+            ERROR,
+            f"`{table.qualified_name}` holds the declared rules: types, required columns, ranges, patterns, allowed "
+            "values, cross-column rules and the grain's uniqueness (the rules the clean step routed rows by).",
+            batch_schema=rules_schema(asset, table, row_local, "error"),
+            grain=table.grain,
+            grain_rule=declared.duplicate_rule().name,
+        )
+    ]
     if any(r.severity == "warn" and r.on_clean for r in rules):
-        validations.append(Validation(
-            f"{asset}_plausibility", rules_schema(f"{asset}_plausibility", table, rules, "warn"), WARN,
-            f"`{table.qualified_name}` physical plausibility (the declared WARN rules): reported, not blocking.",
-            batch_schema=rules_schema(f"{asset}_plausibility", table, row_local, "warn"),
-        ))
+        validations.append(
+            Validation(
+                f"{asset}_plausibility",
+                rules_schema(f"{asset}_plausibility", table, rules, "warn"),
+                WARN,
+                f"`{table.qualified_name}` physical plausibility (the declared WARN rules): reported, not blocking.",
+                batch_schema=rules_schema(f"{asset}_plausibility", table, row_local, "warn"),
+            )
+        )
     return validations
 
 
@@ -240,7 +264,9 @@ def pandera_checks(asset: str, spec: TableSpec, validations: list[Validation], p
     check_specs = {
         dg.AssetCheckKey(dg.AssetKey(asset), v.name): (
             dg.AssetCheckSpec(
-                name=v.name, asset=asset, description=v.description,
+                name=v.name,
+                asset=asset,
+                description=v.description,
                 blocking=v.severity == dg.AssetCheckSeverity.ERROR,
             ),
             v,
@@ -334,7 +360,12 @@ def reconciliation_check(declared: SourceDeclaration) -> CheckGroup:
         return dg.AssetCheckResult(
             passed=raw == clean_rows + quarantined,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={**_window_metadata(window), "raw_rows": raw, "clean_rows": clean_rows, "quarantined_rows": quarantined},
+            metadata={
+                **_window_metadata(window),
+                "raw_rows": raw,
+                "clean_rows": clean_rows,
+                "quarantined_rows": quarantined,
+            },
         )
 
     return single_check(spec, _check)
@@ -483,7 +514,9 @@ def volume_anomaly_check() -> CheckGroup:
                 "threshold": anomaly.ANOMALY_THRESHOLD,
                 "anomalies": flagged.height,
                 "most_unusual": preview(
-                    flagged.select("flight_date", "origin", "flights", "baseline_median", "baseline_mad", pl.col("score").round(1)),
+                    flagged.select(
+                        "flight_date", "origin", "flights", "baseline_median", "baseline_mad", pl.col("score").round(1)
+                    ),
                     FAILURE_SAMPLE_ROWS,
                 ),
             },
@@ -547,7 +580,9 @@ def source_checks(declared: SourceDeclaration) -> dg.AssetChecksDefinition:
         reconciliation_check(declared),
         quarantine_share_check(declared),
         *[
-            referential_check(declared, ref.name or f"{ref.column}_in_{ref.source}", ref.column, f"clean.{ref.source}", ref.key)
+            referential_check(
+                declared, ref.name or f"{ref.column}_in_{ref.source}", ref.column, f"clean.{ref.source}", ref.key
+            )
             for ref in declared.references
         ],
     ]
@@ -557,8 +592,12 @@ def source_checks(declared: SourceDeclaration) -> dg.AssetChecksDefinition:
 #: Checks of the hand-written assets (sources get theirs from :func:`source_checks`).
 CHECKS_BY_ASSET: dict[str, list[CheckGroup]] = {
     "flight_daily_metrics": [
-        pandera_checks("flight_daily_metrics", FLIGHT_DAILY_METRICS,
-                       [model_validation(schemas.FlightDailyMetrics, ERROR)], partitioned=True),
+        pandera_checks(
+            "flight_daily_metrics",
+            FLIGHT_DAILY_METRICS,
+            [model_validation(schemas.FlightDailyMetrics, ERROR)],
+            partitioned=True,
+        ),
         volume_anomaly_check(),
     ],
     "raw_flights": [landing_contract_check()],

@@ -38,12 +38,15 @@ with warnings.catch_warnings():
     FRESH_SOURCES = [f"clean_{d.name}" for d in declarations().values() if d.daily and d.freshness is not None]
     for declared in declarations().values():
         if declared.daily and declared.freshness is not None:
-            FRESHNESS_CHECKS = [*FRESHNESS_CHECKS, *dg.build_time_partition_freshness_checks(
-                assets=[dg.AssetKey(f"clean_{declared.name}")],
-                deadline_cron=declared.freshness.deadline_cron,
-                timezone=declared.local_timezone,
-                severity=dg.AssetCheckSeverity.WARN,
-            )]
+            FRESHNESS_CHECKS = [
+                *FRESHNESS_CHECKS,
+                *dg.build_time_partition_freshness_checks(
+                    assets=[dg.AssetKey(f"clean_{declared.name}")],
+                    deadline_cron=declared.freshness.deadline_cron,
+                    timezone=declared.local_timezone,
+                    severity=dg.AssetCheckSeverity.WARN,
+                ),
+            ]
     FRESHNESS_SENSOR = dg.build_sensor_for_freshness_checks(
         freshness_checks=FRESHNESS_CHECKS,
         name="marts_freshness_sensor",

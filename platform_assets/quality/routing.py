@@ -16,8 +16,14 @@ def failure_cases(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> pl.Dat
     except pa.errors.SchemaErrors as errors:
         return errors.failure_cases
     return pl.DataFrame(
-        schema={"failure_case": pl.String, "schema_context": pl.String, "column": pl.String,
-                "check": pl.String, "check_number": pl.Int32, "index": pl.Int32}
+        schema={
+            "failure_case": pl.String,
+            "schema_context": pl.String,
+            "column": pl.String,
+            "check": pl.String,
+            "check_number": pl.Int32,
+            "index": pl.Int32,
+        }
     )
 
 

@@ -35,5 +35,6 @@ class FlightDailyMetrics(pa.DataFrameModel):
     @pa.dataframe_check(name="on_time_within_reported_within_flown")
     def nested_counts(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(
-            (pl.col("on_time_arrivals") <= pl.col("arrivals_reported")) & (pl.col("arrivals_reported") <= pl.col("flown_flights"))
+            (pl.col("on_time_arrivals") <= pl.col("arrivals_reported"))
+            & (pl.col("arrivals_reported") <= pl.col("flown_flights"))
         )

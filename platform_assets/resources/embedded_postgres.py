@@ -93,6 +93,7 @@ def embedded_warehouse_url(home: str | Path = ".platform") -> str:
     Raises:
         RuntimeError: the data directory was created by an incompatible PostgreSQL version.
     """
+
     def resolve_url() -> str:
         admin_url = _server(home).get_uri()
         ensure_database(admin_url, WAREHOUSE_DATABASE)
@@ -108,6 +109,7 @@ def embedded_instance_url(home: str | Path = ".platform") -> str:
     psycopg2 driver (``postgresql+psycopg2://...?host=<pgdata>``): dagster-postgres speaks
     psycopg2, and SQLAlchemy 2.1 would otherwise pick psycopg 3.
     """
+
     def resolve_url() -> str:
         warehouse = urlsplit(embedded_warehouse_url(home))
         ensure_database(urlunsplit(warehouse._replace(path="/postgres")), INSTANCE_DATABASE)

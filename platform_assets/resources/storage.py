@@ -267,7 +267,9 @@ class StorageResource(dg.ConfigurableResource):
             return {}
         if self.is_s3:
             backend = self._backend()
-            return {k: pl.scan_parquet(io.BytesIO(backend.read_bytes(k))).select(pl.len()).collect().item() for k in keys}
+            return {
+                k: pl.scan_parquet(io.BytesIO(backend.read_bytes(k))).select(pl.len()).collect().item() for k in keys
+            }
         by_path = {self.uri(k): k for k in keys}
         counts = pl.scan_parquet(list(by_path), include_file_paths="_path").group_by("_path").len().collect()
         found = {by_path[path]: n for path, n in counts.iter_rows()}

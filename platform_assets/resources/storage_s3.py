@@ -102,7 +102,7 @@ class S3Backend:
         after = since - dt.timedelta(seconds=1) if since else None
         out = {}
         for obj in get_objects(self.bucket, prefix=folder, since_last_modified=after, client=self.client):
-            key = obj["Key"][len(root):]
+            key = obj["Key"][len(root) :]
             modified = obj["LastModified"].astimezone(dt.UTC)
             if key.rsplit("/", 1)[-1].startswith(".") or key.endswith("/"):
                 continue

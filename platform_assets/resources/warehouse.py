@@ -90,12 +90,16 @@ class WindowWrite:
         losers = self._empty_losers(spec)
         # A failed statement would abort the whole transaction: the keys are built in a block
         # whose exception handler undoes just that block (a subtransaction) on a repeat.
-        self._cur.execute(sql.SQL("create temporary table if not exists grain_keys_built (built boolean) on commit drop"))
+        self._cur.execute(
+            sql.SQL("create temporary table if not exists grain_keys_built (built boolean) on commit drop")
+        )
         self._cur.execute(sql.SQL("truncate grain_keys_built"))
-        self._cur.execute(sql.SQL(
-            "do $grain_keys$ begin {}; insert into grain_keys_built values (true); "
-            "exception when unique_violation then insert into grain_keys_built values (false); end $grain_keys$"
-        ).format(sql.SQL("; ").join(statements)))
+        self._cur.execute(
+            sql.SQL(
+                "do $grain_keys$ begin {}; insert into grain_keys_built values (true); "
+                "exception when unique_violation then insert into grain_keys_built values (false); end $grain_keys$"
+            ).format(sql.SQL("; ").join(statements))
+        )
         [(built,)] = self._cur.rows(sql.SQL("select built from grain_keys_built"))
         if built:
             return 0, 0
@@ -108,27 +112,39 @@ class WindowWrite:
     def _empty_losers(self, spec: TableSpec) -> sql.Identifier:
         """The temporary table of ``spec``'s losers (``source_row``), created on first use and emptied."""
         losers = sql.Identifier(_losers_table(spec))
-        self._cur.execute(sql.SQL(
-            "create temporary table if not exists {} (source_row integer not null) on commit drop"
-        ).format(losers))
+        self._cur.execute(
+            sql.SQL("create temporary table if not exists {} (source_row integer not null) on commit drop").format(
+                losers
+            )
+        )
         self._cur.execute(sql.SQL("truncate {}").format(losers))
         return losers
 
     def _remove_repeats(
-        self, spec: TableSpec, table: sql.Composable, where: sql.Composable, losers: sql.Identifier, flag_column: str | None
+        self,
+        spec: TableSpec,
+        table: sql.Composable,
+        where: sql.Composable,
+        losers: sql.Identifier,
+        flag_column: str | None,
     ) -> tuple[int, int]:
         """Delete the rows of ``table`` (matching ``where``) that repeat an earlier row's grain
         key (ordered by ``source_file``, ``source_row``), keeping their ``source_row`` in ``losers``."""
         grain = sql.SQL(", ").join(map(sql.Identifier, spec.grain))
-        flag = sql.SQL("count(*) filter (where {} is not null)").format(sql.Identifier(flag_column)) \
-            if flag_column else sql.SQL("0")
-        [(count, flagged)] = self._cur.rows(sql.SQL(
-            "with ranked as (select ctid as id, row_number() over (partition by {grain} "
-            "order by source_file, source_row) as rank from {table} where {where}), "
-            "gone as (delete from {table} s using ranked r where s.ctid = r.id and r.rank > 1 returning s.*), "
-            "kept as (insert into {losers} select source_row from gone returning 1) "
-            "select (select count(*) from kept) as losers, (select {flag} from gone) as flagged"
-        ).format(grain=grain, table=table, where=where, losers=losers, flag=flag))
+        flag = (
+            sql.SQL("count(*) filter (where {} is not null)").format(sql.Identifier(flag_column))
+            if flag_column
+            else sql.SQL("0")
+        )
+        [(count, flagged)] = self._cur.rows(
+            sql.SQL(
+                "with ranked as (select ctid as id, row_number() over (partition by {grain} "
+                "order by source_file, source_row) as rank from {table} where {where}), "
+                "gone as (delete from {table} s using ranked r where s.ctid = r.id and r.rank > 1 returning s.*), "
+                "kept as (insert into {losers} select source_row from gone returning 1) "
+                "select (select count(*) from kept) as losers, (select {flag} from gone) as flagged"
+            ).format(grain=grain, table=table, where=where, losers=losers, flag=flag)
+        )
         return int(count), int(flagged or 0)
 
     def copy(self, spec: TableSpec, frame: pl.DataFrame) -> None:
@@ -147,9 +163,11 @@ class WindowWrite:
         """
         stage = _stage_spec(spec)
         if spec.qualified_name not in self._staged:
-            self._cur.execute(sql.SQL(
-                "create temporary table {} (like {}) on commit drop"
-            ).format(sql.Identifier(stage.name), spec.identifier))
+            self._cur.execute(
+                sql.SQL("create temporary table {} (like {}) on commit drop").format(
+                    sql.Identifier(stage.name), spec.identifier
+                )
+            )
             self._staged.add(spec.qualified_name)
         _copy_frame(self._cursor, stage, frame)
 
@@ -174,17 +192,26 @@ class WindowWrite:
         """Append the rows of ``select`` (``spec``'s columns, in order) to ``spec``'s table inside
         the warehouse; returns the rows added per ``spec.window_column`` date."""
         columns = sql.SQL(", ").join(map(sql.Identifier, spec.column_names))
-        return dict(self._cur.rows(sql.SQL(
-            "with added as (insert into {table} ({columns}) {select} returning {day}) "
-            "select {day} as day, count(*) as n from added group by 1"
-        ).format(table=spec.identifier, columns=columns, select=select, day=sql.Identifier(spec.window_column))))
+        return dict(
+            self._cur.rows(
+                sql.SQL(
+                    "with added as (insert into {table} ({columns}) {select} returning {day}) "
+                    "select {day} as day, count(*) as n from added group by 1"
+                ).format(table=spec.identifier, columns=columns, select=select, day=sql.Identifier(spec.window_column))
+            )
+        )
 
     def staged_losers(self, spec: TableSpec, first_row: int, last_row: int) -> list[int]:
         """``source_row`` of the last :meth:`publish_staged`'s losers between ``first_row`` and
         ``last_row`` (inclusive), sorted: a batch's worth at a time."""
-        return [row for (row,) in self._cur.rows(sql.SQL(
-            "select source_row from {} where source_row between {} and {} order by 1"
-        ).format(sql.Identifier(_losers_table(spec)), first_row, last_row))]
+        return [
+            row
+            for (row,) in self._cur.rows(
+                sql.SQL("select source_row from {} where source_row between {} and {} order by 1").format(
+                    sql.Identifier(_losers_table(spec)), first_row, last_row
+                )
+            )
+        ]
 
 
 def _stage_spec(spec: TableSpec) -> TableSpec:
@@ -291,7 +318,7 @@ class WarehouseResource(dg.ConfigurableResource):
             for frames in prefetch_one(batches):
                 if len(frames) != len(targets):
                     raise ValueError(f"a batch has {len(frames)} frames for {len(targets)} tables")
-                for target, frame in zip(targets, frames):
+                for target, frame in zip(targets, frames, strict=True):
                     write.copy(target.spec, frame)
         return write.deleted
 
@@ -449,19 +476,23 @@ def _ensure_table(cur: _Statements, spec: TableSpec) -> None:
     cur.execute(spec.create_table_sql())
     if (window_index := spec.window_index_sql()) is not None:
         cur.execute(window_index)
-    actual = cur.rows(sql.SQL(
-        "select column_name::text, data_type::text from information_schema.columns "
-        "where table_schema = {} and table_name = {} order by ordinal_position"
-    ).format(spec.schema, spec.name))
+    actual = cur.rows(
+        sql.SQL(
+            "select column_name::text, data_type::text from information_schema.columns "
+            "where table_schema = {} and table_name = {} order by ordinal_position"
+        ).format(spec.schema, spec.name)
+    )
     expected = [(name, spec.information_schema_type(name)) for name in spec.column_names]
-    added = expected[len(actual):]
+    added = expected[len(actual) :]
     required = set(spec.grain) | set(spec.not_null)
     if actual == expected[: len(actual)] and added and not {name for name, _ in added} & required:
         # Additive migration: nullable columns appended by a newer version of the code.
         for name, _ in added:
-            cur.execute(sql.SQL("alter table {} add column if not exists {} {}").format(
-                spec.identifier, sql.Identifier(name), sql.SQL(spec.pg_type(name))
-            ))
+            cur.execute(
+                sql.SQL("alter table {} add column if not exists {} {}").format(
+                    spec.identifier, sql.Identifier(name), sql.SQL(spec.pg_type(name))
+                )
+            )
         actual = expected
     if actual != expected:
         raise RuntimeError(
@@ -498,21 +529,27 @@ def _clear_window(cur: _Statements, write: TableWindow) -> tuple[int, bool]:
 
 def _drop_indexes(cur: _Statements, spec: TableSpec) -> list[sql.Composed]:
     """Drop the table's indexes and constraints backed by one; returns the statements that recreate them."""
-    constraints = cur.rows(sql.SQL(
-        "select c.conname::text, pg_get_constraintdef(c.oid) from pg_constraint c "
-        "where c.conrelid = {}::regclass and c.contype in ('p', 'u') order by c.conname"
-    ).format(spec.qualified_name))
-    indexes = cur.rows(sql.SQL(
-        "select pg_get_indexdef(i.indexrelid), i.indexrelid::regclass::text from pg_index i "
-        "where i.indrelid = {}::regclass and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)"
-    ).format(spec.qualified_name))
+    constraints = cur.rows(
+        sql.SQL(
+            "select c.conname::text, pg_get_constraintdef(c.oid) from pg_constraint c "
+            "where c.conrelid = {}::regclass and c.contype in ('p', 'u') order by c.conname"
+        ).format(spec.qualified_name)
+    )
+    indexes = cur.rows(
+        sql.SQL(
+            "select pg_get_indexdef(i.indexrelid), i.indexrelid::regclass::text from pg_index i "
+            "where i.indrelid = {}::regclass and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)"
+        ).format(spec.qualified_name)
+    )
     recreate = []
     for name, definition in constraints:
         cur.execute(sql.SQL("alter table {} drop constraint {}").format(spec.identifier, sql.Identifier(name)))
         # definition comes from pg_get_constraintdef, e.g. PRIMARY KEY (flight_id)
-        recreate.append(sql.SQL("alter table {} add constraint {} {}").format(
-            spec.identifier, sql.Identifier(name), sql.SQL(definition)
-        ))
+        recreate.append(
+            sql.SQL("alter table {} add constraint {} {}").format(
+                spec.identifier, sql.Identifier(name), sql.SQL(definition)
+            )
+        )
     for definition, name in indexes:
         cur.execute(sql.SQL("drop index {}").format(sql.SQL(name)))  # regclass text: already quoted
         recreate.append(sql.SQL(definition))
@@ -555,7 +592,11 @@ def read_window_batches(
         )
 
     def typed(parts: list) -> pl.DataFrame:
-        frame = pl.from_arrow(pa.Table.from_batches(parts)) if parts else pl.DataFrame(schema=[(n, spec.columns[n]) for n in names])
+        frame = (
+            pl.from_arrow(pa.Table.from_batches(parts))
+            if parts
+            else pl.DataFrame(schema=[(n, spec.columns[n]) for n in names])
+        )
         return frame.select(pl.col(n).cast(spec.columns[n]) for n in names)
 
     with warehouse.connect_arrow() as conn, conn.cursor() as cur:

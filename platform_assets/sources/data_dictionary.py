@@ -23,7 +23,12 @@ from platform_assets.transforms.parse import PARSE_DEFECTS
 DATA_DICTIONARY_FILE = Path(__file__).resolve().parents[2] / "docs" / "data_dictionary.md"
 
 _CHECKS = {
-    "min": ">=", "max": "<=", "greater_than": ">", "less_than": "<", "pattern": "matches", "allowed": "one of",
+    "min": ">=",
+    "max": "<=",
+    "greater_than": ">",
+    "less_than": "<",
+    "pattern": "matches",
+    "allowed": "one of",
 }
 
 
@@ -56,7 +61,9 @@ def _source_section(declared: SourceDeclaration) -> list[str]:
         "|---|---|---|---|",
     ]
     for name in table.column_names:
-        out.append(f"| `{name}` | {table.pg_type(name)} | {landing.get(name, '')} | {_cell(table.descriptions.get(name))} |")
+        out.append(
+            f"| `{name}` | {table.pg_type(name)} | {landing.get(name, '')} | {_cell(table.descriptions.get(name))} |"
+        )
     out += ["", "| column or rule | tier | limit | basis |", "|---|---|---|---|"]
     for column in [*declared.columns, *declared.derived]:
         name = column.clean_name
@@ -72,9 +79,13 @@ def _source_section(declared: SourceDeclaration) -> list[str]:
         out.append(f"| `{rule.name}` | {tier} | `{_cell(rule.expect)}` | {_cell(rule.basis or rule.description)} |")
     required = [c.name for c in declared.columns if c.required]
     if required:
-        out.append(f"| {', '.join(f'`{c}`' for c in required)} | quarantine | present (not NA or empty) | needed to identify or place the row |")
-    out.append(f"| `{declared.table.duplicate_rule or 'duplicate_' + '_'.join(table.grain)}` | quarantine | "
-               "first accepted row per grain | the grain is unique; judged among rows passing every other rule |")
+        out.append(
+            f"| {', '.join(f'`{c}`' for c in required)} | quarantine | present (not NA or empty) | needed to identify or place the row |"
+        )
+    out.append(
+        f"| `{declared.table.duplicate_rule or 'duplicate_' + '_'.join(table.grain)}` | quarantine | "
+        "first accepted row per grain | the grain is unique; judged among rows passing every other rule |"
+    )
     return out
 
 

@@ -28,19 +28,23 @@ def render_dbt_sources(declared: Mapping[str, SourceDeclaration]) -> str:
     tables = []
     for name in sorted(declared):
         table = declared[name].table_spec()
-        tables.append({
-            "name": table.name,
-            "description": " ".join(declared[name].description.split()),
-            "columns": [{"name": c, "description": table.descriptions.get(c, "")} for c in table.column_names],
-        })
+        tables.append(
+            {
+                "name": table.name,
+                "description": " ".join(declared[name].description.split()),
+                "columns": [{"name": c, "description": table.descriptions.get(c, "")} for c in table.column_names],
+            }
+        )
     document = {
         "version": 2,
-        "sources": [{
-            "name": "clean",
-            "schema": "clean",
-            "description": "Validated, typed tables loaded into PostgreSQL by the Python (Dagster) clean layer, "
-            "one per declared landing source; rows that broke a rule are in schema quarantine.",
-            "tables": tables,
-        }],
+        "sources": [
+            {
+                "name": "clean",
+                "schema": "clean",
+                "description": "Validated, typed tables loaded into PostgreSQL by the Python (Dagster) clean layer, "
+                "one per declared landing source; rows that broke a rule are in schema quarantine.",
+                "tables": tables,
+            }
+        ],
     }
     return HEADER + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)

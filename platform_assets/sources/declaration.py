@@ -29,10 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import dagster as dg
 import polars as pl
 from pydantic import Field, model_validator
-
-import dagster as dg
 
 from platform_assets.sources.contract import SourceSpec
 from platform_assets.tables import LINEAGE_COLUMNS, UTC_TIMESTAMP, TableSpec, quarantine_spec
@@ -65,10 +64,14 @@ class ValueRules(dg.Model):
     less_than: Number | None = Field(None, description="values must be strictly smaller")
     pattern: str | None = Field(None, description="regular expression the whole value must match (anchor it)")
     allowed: list[str] | None = Field(None, description="the only allowed values")
-    basis: str | None = Field(None, description="where the limits come from (a record, a standard, physics); listed in the data dictionary")
+    basis: str | None = Field(
+        None, description="where the limits come from (a record, a standard, physics); listed in the data dictionary"
+    )
 
     def has_limits(self) -> bool:
-        return any(getattr(self, k) is not None for k in ("min", "max", "greater_than", "less_than", "pattern", "allowed"))
+        return any(
+            getattr(self, k) is not None for k in ("min", "max", "greater_than", "less_than", "pattern", "allowed")
+        )
 
 
 class ColumnDeclaration(ValueRules):
@@ -113,16 +116,21 @@ class DerivedColumn(ValueRules):
     local_hour_of: str | None = Field(None, description="UTC timestamp column; its hour in `local_timezone`")
     from_hook: bool = Field(False, description="computed by the source's Python hook")
     inputs: list[str] = Field(
-        [], description="for column lineage of a hook column: the columns it is computed from "
-        "(this source's columns, or `<source>.<column>` of another source's clean table)"
+        [],
+        description="for column lineage of a hook column: the columns it is computed from "
+        "(this source's columns, or `<source>.<column>` of another source's clean table)",
     )
     plausible: ValueRules | None = None
 
     @model_validator(mode="after")
     def _one_way(self) -> DerivedColumn:
-        ways = [w for w in ("sql", "local_date_of", "local_hour_of") if getattr(self, w)] + (["from_hook"] if self.from_hook else [])
+        ways = [w for w in ("sql", "local_date_of", "local_hour_of") if getattr(self, w)] + (
+            ["from_hook"] if self.from_hook else []
+        )
         if len(ways) != 1:
-            raise ValueError(f"derived column '{self.name}' needs exactly one of sql, local_date_of, local_hour_of, from_hook; got {ways or 'none'}")
+            raise ValueError(
+                f"derived column '{self.name}' needs exactly one of sql, local_date_of, local_hour_of, from_hook; got {ways or 'none'}"
+            )
         return self
 
     @property
@@ -170,9 +178,13 @@ class TableDeclaration(dg.Model):
     name: str | None = Field(None, description="table name (default: the source name)")
     grain: list[str] = Field(description="clean columns identifying a row; unique, the first delivered row wins")
     duplicate_rule: str | None = Field(None, description="name of the uniqueness rule (default duplicate_<grain>)")
-    partition_column: str | None = Field(None, description="daily: the clean date column that must equal the file's date")
+    partition_column: str | None = Field(
+        None, description="daily: the clean date column that must equal the file's date"
+    )
     not_null: list[str] = Field([], description="further clean columns that may not be null")
-    column_order: list[str] | None = Field(None, description="order of the clean table's columns (default: declaration order)")
+    column_order: list[str] | None = Field(
+        None, description="order of the clean table's columns (default: declaration order)"
+    )
 
 
 class FreshnessDeclaration(dg.Model):
@@ -208,7 +220,9 @@ class SourceDeclaration(dg.Model):
     derived: list[DerivedColumn] = []
     rules: list[RuleDeclaration] = []
     references: list[ReferenceDeclaration] = []
-    quarantine_share_limit: float = Field(0.02, ge=0, le=1, description="largest share of a day's (or delivery's) rows that may be quarantined")
+    quarantine_share_limit: float = Field(
+        0.02, ge=0, le=1, description="largest share of a day's (or delivery's) rows that may be quarantined"
+    )
     local_timezone: str = Field("UTC", description="IANA zone of local dates and hours (local_date_of, freshness)")
     hook: str | None = Field(None, description="module:attribute of a TransformHook")
     freshness: FreshnessDeclaration | None = None
@@ -223,11 +237,15 @@ class SourceDeclaration(dg.Model):
         for what, cols in (("table.grain", self.table.grain), ("table.not_null", self.table.not_null)):
             unknown = [c for c in cols if c not in clean]
             if unknown:
-                raise ValueError(f"source '{self.name}': {what} names unknown column(s) {unknown}; known: {sorted(clean)}")
+                raise ValueError(
+                    f"source '{self.name}': {what} names unknown column(s) {unknown}; known: {sorted(clean)}"
+                )
         if self.landing.partitioning == "daily" and not self.table.partition_column:
             raise ValueError(f"source '{self.name}': a daily source needs table.partition_column")
         if self.table.partition_column and self.table.partition_column not in clean:
-            raise ValueError(f"source '{self.name}': table.partition_column '{self.table.partition_column}' is not a column")
+            raise ValueError(
+                f"source '{self.name}': table.partition_column '{self.table.partition_column}' is not a column"
+            )
         for column in self.columns:
             if column.impossible is not None and (column.required or column.clean_name in self.table.grain):
                 raise ValueError(
@@ -237,13 +255,17 @@ class SourceDeclaration(dg.Model):
         if any(d.from_hook for d in self.derived) and not self.hook:
             raise ValueError(f"source '{self.name}': derived columns from_hook need a `hook:`")
         if self.table.column_order is not None and set(self.table.column_order) != set(self._kept_names()):
-            raise ValueError(f"source '{self.name}': table.column_order must list exactly the kept columns {self._kept_names()}")
+            raise ValueError(
+                f"source '{self.name}': table.column_order must list exactly the kept columns {self._kept_names()}"
+            )
         known = set(clean) | {c.name for c in self.columns} | {"file_date", "source_file", "source_row", "landed_at"}
         for rule in self.rules:
             try:
                 names = set(pl.sql_expr(rule.expect).meta.root_names())
             except Exception as exc:  # polars raises several error types for bad SQL
-                raise ValueError(f"source '{self.name}': rule '{rule.name}': cannot parse expect '{rule.expect}': {exc}") from exc
+                raise ValueError(
+                    f"source '{self.name}': rule '{rule.name}': cannot parse expect '{rule.expect}': {exc}"
+                ) from exc
             if names - known:
                 raise ValueError(
                     f"source '{self.name}': rule '{rule.name}' reads unknown column(s) {sorted(names - known)}; "
@@ -252,7 +274,9 @@ class SourceDeclaration(dg.Model):
         for derived in self.derived:
             unknown = [i for i in derived.inputs if i not in known and "." not in i]
             if unknown:
-                raise ValueError(f"source '{self.name}': derived '{derived.name}' inputs name unknown column(s) {unknown}")
+                raise ValueError(
+                    f"source '{self.name}': derived '{derived.name}' inputs name unknown column(s) {unknown}"
+                )
             source = derived.local_date_of or derived.local_hour_of
             if source and source not in clean:
                 raise ValueError(f"source '{self.name}': derived '{derived.name}' reads unknown column '{source}'")
@@ -302,8 +326,11 @@ class SourceDeclaration(dg.Model):
             descriptions=descriptions,
             grain=tuple(self.table.grain),
             window_column=self.table.partition_column if self.daily else None,
-            not_null=tuple(c for c in [*self.table.not_null, *[c.clean_name for c in self.columns if c.required and c.keep]]
-                           if c in columns),
+            not_null=tuple(
+                c
+                for c in [*self.table.not_null, *[c.clean_name for c in self.columns if c.required and c.keep]]
+                if c in columns
+            ),
         )
 
     def quarantine_spec(self) -> TableSpec:
@@ -323,7 +350,9 @@ class SourceDeclaration(dg.Model):
         except (ImportError, AttributeError) as exc:
             raise ValueError(f"source '{self.name}': hook '{self.hook}' not found: {exc}") from exc
         if not isinstance(hook, TransformHook):
-            raise ValueError(f"source '{self.name}': hook '{self.hook}' is a {type(hook).__name__}, not a TransformHook")
+            raise ValueError(
+                f"source '{self.name}': hook '{self.hook}' is a {type(hook).__name__}, not a TransformHook"
+            )
         return hook
 
     def column_lineage(self) -> dict[str, list[tuple[str, str]]]:
@@ -356,7 +385,9 @@ class SourceDeclaration(dg.Model):
             return list(dict.fromkeys(found))
 
         table = self.table_spec()
-        lineage = {name: deps(name) for name in table.column_names if name not in LINEAGE_COLUMNS and name != NULLED_VALUES}
+        lineage = {
+            name: deps(name) for name in table.column_names if name not in LINEAGE_COLUMNS and name != NULLED_VALUES
+        }
         for name in LINEAGE_COLUMNS:
             lineage[name] = [(raw_asset, name)]
         if NULLED_VALUES in table.columns:
@@ -380,30 +411,42 @@ class SourceDeclaration(dg.Model):
             # a value nulled as impossible parsed fine: it is not "unparseable"
             nulled = pl.col(NULLED_PREFIX + column.clean_name) if column.impossible is not None else pl.lit(False)
             if column.required:
-                rules.append(RowRule(
-                    name=f"{column.name}_missing", description=f"'{column.name}' is required but missing",
-                    violated=raw.is_null(),
-                ))
+                rules.append(
+                    RowRule(
+                        name=f"{column.name}_missing",
+                        description=f"'{column.name}' is required but missing",
+                        violated=raw.is_null(),
+                    )
+                )
             if column.type in ("integer", "bigint", "float"):
-                rules.append(RowRule(
-                    name=f"{column.name}_not_numeric", description=f"'{column.name}' must be a {column.type} number",
-                    violated=raw.is_not_null() & pl.col(column.clean_name).is_null() & ~nulled,
-                    explain=pl.format("'{}' is not a number in '{}'", raw, pl.lit(column.name)),
-                ))
+                rules.append(
+                    RowRule(
+                        name=f"{column.name}_not_numeric",
+                        description=f"'{column.name}' must be a {column.type} number",
+                        violated=raw.is_not_null() & pl.col(column.clean_name).is_null() & ~nulled,
+                        explain=pl.format("'{}' is not a number in '{}'", raw, pl.lit(column.name)),
+                    )
+                )
             elif column.type in ("date", "timestamp", "boolean"):
-                rules.append(RowRule(
-                    name=f"{column.name}_unparseable",
-                    description=f"'{column.name}' must be a {column.type}" + (f" like {column.format}" if column.format else ""),
-                    violated=raw.is_not_null() & pl.col(column.clean_name).is_null() & ~nulled,
-                    explain=pl.format("'{}' is not a {} in '{}'", raw, pl.lit(column.type), pl.lit(column.name)),
-                ))
+                rules.append(
+                    RowRule(
+                        name=f"{column.name}_unparseable",
+                        description=f"'{column.name}' must be a {column.type}"
+                        + (f" like {column.format}" if column.format else ""),
+                        violated=raw.is_not_null() & pl.col(column.clean_name).is_null() & ~nulled,
+                        explain=pl.format("'{}' is not a {} in '{}'", raw, pl.lit(column.type), pl.lit(column.name)),
+                    )
+                )
         if self.daily:
             part = self.table.partition_column
-            rules.append(RowRule(
-                name="date_not_file_date", description=f"the row's {part} differs from the date in the file name",
-                violated=pl.col("file_date").is_not_null() & (pl.col(part) != pl.col("file_date")),
-                explain=pl.format("{} {} in the file for {}", pl.lit(part), pl.col(part), pl.col("file_date")),
-            ))
+            rules.append(
+                RowRule(
+                    name="date_not_file_date",
+                    description=f"the row's {part} differs from the date in the file name",
+                    violated=pl.col("file_date").is_not_null() & (pl.col(part) != pl.col("file_date")),
+                    explain=pl.format("{} {} in the file for {}", pl.lit(part), pl.col(part), pl.col("file_date")),
+                )
+            )
         hook = self.transform_hook()
         if hook is not None:
             rules += hook.rules()
@@ -413,10 +456,15 @@ class SourceDeclaration(dg.Model):
                 rules += value_rules(column.clean_name, column.plausible, "warn", on_clean=column.clean_name in kept)
         for rule in self.rules:
             expr = pl.sql_expr(rule.expect)
-            rules.append(RowRule(
-                name=rule.name, description=rule.description or f"expected {rule.expect}",
-                violated=~expr, severity=rule.severity, on_clean=set(expr.meta.root_names()) <= kept,
-            ))
+            rules.append(
+                RowRule(
+                    name=rule.name,
+                    description=rule.description or f"expected {rule.expect}",
+                    violated=~expr,
+                    severity=rule.severity,
+                    on_clean=set(expr.meta.root_names()) <= kept,
+                )
+            )
         grain = self.table.grain
         rules.append(duplicate_of_earlier_row(grain, self.table.duplicate_rule or f"duplicate_{'_'.join(grain)}"))
         return rules
@@ -437,7 +485,9 @@ class SourceDeclaration(dg.Model):
             frame = frame.with_columns(
                 pl.concat_str(
                     [pl.when(rule.violated).then(rule.clause) for _, rule in broken], separator="; ", ignore_nulls=True
-                ).replace("", None).alias(NULLED_VALUES),
+                )
+                .replace("", None)
+                .alias(NULLED_VALUES),
                 *[
                     pl.any_horizontal([rule.violated.fill_null(False) for rule in rules]).alias(NULLED_PREFIX + column)
                     for column, rules in nullifying.items()
@@ -515,7 +565,9 @@ class SourceDeclaration(dg.Model):
         ).select(quarantine.column_names)
         if dead.any():
             letters = self.quarantine_from_raw(
-                raw.filter(dead), failed_rules=pl.col("parse_error").str.extract(r"^(\w+):"), reason=pl.col("parse_error"),
+                raw.filter(dead),
+                failed_rules=pl.col("parse_error").str.extract(r"^(\w+):"),
+                reason=pl.col("parse_error"),
             )
             rejected = pl.concat([rejected, letters.cast(rejected.schema)])
         return Split(valid=valid, rejected=rejected)
@@ -532,7 +584,9 @@ def _typed(text: pl.Expr, kind: str, fmt: str | None) -> pl.Expr:
         return text.str.to_datetime(fmt, time_unit="us", time_zone="UTC", strict=False)
     if kind == "boolean":
         return text.str.to_lowercase().replace_strict(
-            {"true": True, "t": True, "1": True, "false": False, "f": False, "0": False}, default=None, return_dtype=pl.Boolean
+            {"true": True, "t": True, "1": True, "false": False, "f": False, "0": False},
+            default=None,
+            return_dtype=pl.Boolean,
         )
     return text.cast(DTYPES[kind], strict=False)
 

@@ -84,7 +84,9 @@ def read_declarations(root: Path) -> dict[str, SourceDeclaration]:
             except ValidationError as exc:
                 raise SourceDeclarationError(_explain(path, text, exc)) from exc
             if declaration.name in found:
-                raise SourceDeclarationError(f"{path}: source '{declaration.name}' is also declared in {where[declaration.name]}")
+                raise SourceDeclarationError(
+                    f"{path}: source '{declaration.name}' is also declared in {where[declaration.name]}"
+                )
             found[declaration.name], where[declaration.name] = declaration, path
     return found
 

@@ -68,15 +68,19 @@ def derive_times(frame: pl.DataFrame, airports: pl.DataFrame) -> pl.DataFrame:
     )
 
     frame = frame.with_columns(
-        flight_date=pl.when(pl.col("month").is_between(1, 12) & pl.col("day").is_between(1, 31))
-        .then(pl.format("{}-{}-{}", "year", "month", "day").str.to_date("%Y-%m-%d", strict=False))
+        flight_date=pl.when(pl.col("month").is_between(1, 12) & pl.col("day").is_between(1, 31)).then(
+            pl.format("{}-{}-{}", "year", "month", "day").str.to_date("%Y-%m-%d", strict=False)
+        )
     )
     midnight = pl.col("flight_date").cast(pl.Datetime("us"))
     sched_dep_local = midnight + pl.duration(minutes=clock_minutes(pl.col("sched_dep_time")))
     # Whole days between the departure clock time and scheduled + delay (0, or +1 past midnight).
     dep_day_shift = (
-        (clock_minutes(pl.col("sched_dep_time")) + pl.col("dep_delay_min") - clock_minutes(pl.col("dep_time"))) / 1440
-    ).round().cast(pl.Int32).fill_null(0)
+        ((clock_minutes(pl.col("sched_dep_time")) + pl.col("dep_delay_min") - clock_minutes(pl.col("dep_time"))) / 1440)
+        .round()
+        .cast(pl.Int32)
+        .fill_null(0)
+    )
     dep_local = midnight + pl.duration(days=dep_day_shift, minutes=clock_minutes(pl.col("dep_time")))
     frame = frame.with_columns(
         sched_dep_at=local_to_utc(sched_dep_local, SOURCE_TIMEZONE),
@@ -89,25 +93,31 @@ def derive_times(frame: pl.DataFrame, airports: pl.DataFrame) -> pl.DataFrame:
     sched_arr_same_day = local_to_utc(sched_arr_local, pl.col("dest_tz"))
     sched_arr_next_day = local_to_utc(sched_arr_local + ONE_DAY, pl.col("dest_tz"))
     frame = frame.with_columns(
-        sched_arr_at=pl.when(sched_arr_same_day >= pl.col("sched_dep_at")).then(sched_arr_same_day).otherwise(sched_arr_next_day)
+        sched_arr_at=pl.when(sched_arr_same_day >= pl.col("sched_dep_at"))
+        .then(sched_arr_same_day)
+        .otherwise(sched_arr_next_day)
     )
 
     # Actual arrival: clock time on the departure's local date, shifted by whole days so it
     # matches scheduled arrival + arr_delay when reported, else so it is not before departure.
-    arr_local = pl.col("dep_local_date").cast(pl.Datetime("us")) + pl.duration(minutes=clock_minutes(pl.col("arr_time")))
+    arr_local = pl.col("dep_local_date").cast(pl.Datetime("us")) + pl.duration(
+        minutes=clock_minutes(pl.col("arr_time"))
+    )
     arr_same_day = local_to_utc(arr_local, pl.col("dest_tz"))
     expected_arr = pl.col("sched_arr_at") + pl.duration(minutes=pl.col("arr_delay_min"))
     delay_day_shift = ((expected_arr - arr_same_day).dt.total_minutes() / 1440).round().cast(pl.Int32)
     order_day_shift = pl.when(arr_same_day < pl.col("dep_at")).then(1).otherwise(0)
     arr_day_shift = pl.coalesce(delay_day_shift, order_day_shift)
-    frame = frame.with_columns(
-        arr_at=local_to_utc(arr_local + pl.duration(days=arr_day_shift), pl.col("dest_tz"))
+    frame = frame.with_columns(arr_at=local_to_utc(arr_local + pl.duration(days=arr_day_shift), pl.col("dest_tz")))
+    return (
+        frame.with_columns(
+            flight_id=pl.format("{}/{}/{}/{}", "flight_date", "carrier", "flight_number", "origin"),
+            sched_dep_hour_at=pl.col("sched_dep_at").dt.truncate("1h"),
+            is_cancelled=pl.col("dep_time").is_null(),
+        )
+        .sort("_row")
+        .drop("_row", "dest_tz", "dep_local_date")
     )
-    return frame.with_columns(
-        flight_id=pl.format("{}/{}/{}/{}", "flight_date", "carrier", "flight_number", "origin"),
-        sched_dep_hour_at=pl.col("sched_dep_at").dt.truncate("1h"),
-        is_cancelled=pl.col("dep_time").is_null(),
-    ).sort("_row").drop("_row", "dest_tz", "dep_local_date")
 
 
 def _rules() -> list[RowRule]:
@@ -125,13 +135,16 @@ def _rules() -> list[RowRule]:
         RowRule(
             name="invalid_date",
             description="year/month/day is not a calendar date",
-            violated=pl.col("flight_date").is_null() & pl.col("year").is_not_null()
-            & pl.col("month").is_not_null() & pl.col("day").is_not_null(),
+            violated=pl.col("flight_date").is_null()
+            & pl.col("year").is_not_null()
+            & pl.col("month").is_not_null()
+            & pl.col("day").is_not_null(),
         ),
         RowRule(
             name="nonexistent_local_time",
             description="scheduled departure falls in the hour skipped when DST starts",
-            violated=pl.col("sched_dep_at").is_null() & pl.col("flight_date").is_not_null()
+            violated=pl.col("sched_dep_at").is_null()
+            & pl.col("flight_date").is_not_null()
             & is_valid_clock(pl.col("sched_dep_time")),
         ),
     ]

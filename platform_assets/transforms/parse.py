@@ -180,11 +180,17 @@ def _scan(
                 if start in not_utf8:
                     row += 1
                     text, byte = not_utf8[start]
-                    dead.append(DeadLetter(row, start + 1, text, "not_utf8", f"invalid byte at offset {byte} of the line"))
+                    dead.append(
+                        DeadLetter(row, start + 1, text, "not_utf8", f"invalid byte at offset {byte} of the line")
+                    )
                 start = end
                 continue
-            if error is not None and end >= len(lines) and open_from is None \
-                    and sum(line.count('"') for line in lines[start:end]) % 2:
+            if (
+                error is not None
+                and end >= len(lines)
+                and open_from is None
+                and sum(line.count('"') for line in lines[start:end]) % 2
+            ):
                 open_from = start
             defect = _judge(record, width, error)
             if defect is not None and end - start > 1:
@@ -245,7 +251,9 @@ def iter_landing_batches(
         header_line = stream.readline()
         header_text, _ = _decode([header_line], source_file, first_line=1)
         if not header_text.strip():
-            raise LandingContractError(f"{source_file}: empty file (no header); expected columns {list(source.columns)}")
+            raise LandingContractError(
+                f"{source_file}: empty file (no header); expected columns {list(source.columns)}"
+            )
         header = [h.strip() for h in next(csv.reader([header_text.rstrip("\r\n")]))]
         missing = [c for c in source.columns if c not in header]
         unexpected = [c for c in header if c not in source.columns]
@@ -301,10 +309,17 @@ def parse_landing_csv(
     The same parse as :func:`iter_landing_batches` in a single batch; for small files
     (reference tables, tests). Raises what it raises.
     """
-    frames = list(iter_landing_batches(
-        io.BytesIO(data), source=source, source_file=source_file, landed_at=landed_at,
-        ingested_at=ingested_at, file_date=file_date, batch_rows=max(1, data.count(b"\n") + 1),
-    ))
+    frames = list(
+        iter_landing_batches(
+            io.BytesIO(data),
+            source=source,
+            source_file=source_file,
+            landed_at=landed_at,
+            ingested_at=ingested_at,
+            file_date=file_date,
+            batch_rows=max(1, data.count(b"\n") + 1),
+        )
+    )
     return frames[0] if len(frames) == 1 else pl.concat(frames)
 
 
@@ -348,7 +363,8 @@ def _parse_lines(
     parsed = frame.select(
         *source.columns,
         source_file=pl.lit(lineage.source_file, pl.String),
-        source_row=pl.int_range(first_row, pl.len() + first_row, dtype=pl.Int32) if rows is None
+        source_row=pl.int_range(first_row, pl.len() + first_row, dtype=pl.Int32)
+        if rows is None
         else pl.Series(rows, dtype=pl.Int32),
         landed_at=_utc_literal(lineage.landed_at),
         ingested_at=_utc_literal(lineage.ingested_at),
@@ -394,6 +410,8 @@ def _utc_literal(moment: dt.datetime) -> pl.Expr:
 
 def _read(text: str, header: list[str], source: SourceSpec, source_file: str) -> pl.DataFrame:
     try:
-        return pl.read_csv(io.StringIO(text), schema={c: pl.String for c in header}, null_values=list(source.null_values))
+        return pl.read_csv(
+            io.StringIO(text), schema={c: pl.String for c in header}, null_values=list(source.null_values)
+        )
     except pl.exceptions.ComputeError as exc:  # lines the csv module accepted but polars does not
         raise LandingContractError(f"{source_file}: unreadable CSV: {str(exc).splitlines()[0]}") from exc

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 import polars as pl
 
 
-
 @dataclass(frozen=True)
 class RowRule:
     """``violated`` is true where the row breaks the rule; null counts as not broken.
@@ -74,31 +73,43 @@ def split_by_rules(frame: pl.DataFrame, rules: Sequence[RowRule], across_rows: b
 
 def _split(frame: pl.DataFrame, rules: Sequence[RowRule]) -> Split:
     if not rules:
-        return Split(valid=frame, rejected=frame.clear().with_columns(
-            failed_rules=pl.lit(None, pl.String), reason=pl.lit(None, pl.String)))
+        return Split(
+            valid=frame,
+            rejected=frame.clear().with_columns(failed_rules=pl.lit(None, pl.String), reason=pl.lit(None, pl.String)),
+        )
     # Each rule's verdict is judged once on the whole frame (rules across rows need all of
     # it); names and reason clauses are then rendered for the breaking rows only. Rendering
     # every rule's clause for every row cost ~2 s per 400,000 flights, nearly all thrown away.
     flags = [f"_broken_{i}" for i in range(len(rules))]
-    marked = frame.with_columns(r.violated.fill_null(False).alias(flag) for r, flag in zip(rules, flags))
+    marked = frame.with_columns(r.violated.fill_null(False).alias(flag) for r, flag in zip(rules, flags, strict=True))
     is_broken = pl.any_horizontal(flags)
     valid = marked.filter(~is_broken).drop(flags)
     failed = pl.concat_list(
-        [pl.when(pl.col(flag)).then(pl.lit(r.name)).otherwise(pl.lit(None, pl.String)) for r, flag in zip(rules, flags)]
+        [
+            pl.when(pl.col(flag)).then(pl.lit(r.name)).otherwise(pl.lit(None, pl.String))
+            for r, flag in zip(rules, flags, strict=True)
+        ]
     ).list.drop_nulls()
     reasons = pl.concat_list(
         [
             pl.when(pl.col(flag))
-            .then(r.clause if r.clause is not None
-                  else pl.format("{}: {}", pl.lit(r.name), r.explain if r.explain is not None else pl.lit(r.description)))
+            .then(
+                r.clause
+                if r.clause is not None
+                else pl.format("{}: {}", pl.lit(r.name), r.explain if r.explain is not None else pl.lit(r.description))
+            )
             .otherwise(pl.lit(None, pl.String))
-            for r, flag in zip(rules, flags)
+            for r, flag in zip(rules, flags, strict=True)
         ]
     ).list.drop_nulls()
-    rejected = marked.filter(is_broken).with_columns(
-        failed_rules=failed.list.join(";"),
-        reason=reasons.list.join("; "),
-    ).drop(flags)
+    rejected = (
+        marked.filter(is_broken)
+        .with_columns(
+            failed_rules=failed.list.join(";"),
+            reason=reasons.list.join("; "),
+        )
+        .drop(flags)
+    )
     return Split(valid=valid, rejected=rejected)
 
 

@@ -73,9 +73,13 @@ def alerts(http_receiver, smtp_receiver) -> AlertResource:
     base = f"http://127.0.0.1:{http_receiver.server_address[1]}"
     return AlertResource(
         ui_url="http://dagster.example:3000",
-        slack_token="xoxb-test", slack_channel="#alerts", slack_api_url=f"{base}/slack/",
+        slack_token="xoxb-test",
+        slack_channel="#alerts",
+        slack_api_url=f"{base}/slack/",
         webhook_url=f"{base}/hook",
-        smtp_host="127.0.0.1", smtp_port=smtp_receiver.port, smtp_to="oncall@example.com",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_receiver.port,
+        smtp_to="oncall@example.com",
     )
 
 
@@ -101,16 +105,26 @@ def test_a_failed_run_alerts_on_every_channel_with_run_asset_partition_error_and
     instance = dg.DagsterInstance.ephemeral()
     empty_landing = StorageResource(url=str(tmp_path / "landing"))
     result = dg.materialize(
-        assets=defs.assets, selection="key:raw_flights", partition_key="2013-03-05", instance=instance,
+        assets=defs.assets,
+        selection="key:raw_flights",
+        partition_key="2013-03-05",
+        instance=instance,
         resources={**defs.resources, "landing": empty_landing, "lake": StorageResource(url=str(tmp_path / "lake"))},
         raise_on_error=False,
     )
     assert not result.success
     run = instance.get_run_by_id(result.run_id)
-    failure = next(e for e in instance.all_logs(result.run_id) if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_FAILURE")
+    failure = next(
+        e
+        for e in instance.all_logs(result.run_id)
+        if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_FAILURE"
+    )
     context = dg.build_run_status_sensor_context(
-        sensor_name="run_failure_alerts", dagster_event=failure.dagster_event, dagster_instance=instance,
-        dagster_run=run, resources={"alerts": alerts},
+        sensor_name="run_failure_alerts",
+        dagster_event=failure.dagster_event,
+        dagster_instance=instance,
+        dagster_run=run,
+        resources={"alerts": alerts},
     ).for_run_failure()
     run_failure_alerts(context)
 
@@ -135,8 +149,13 @@ def test_failed_blocking_and_freshness_checks_alert_but_warn_checks_do_not(alert
     def report(check: str, asset: str, passed: bool, severity, blocking, partition=None):
         instance.report_runless_asset_event(
             dg.AssetCheckEvaluation(
-                asset_key=dg.AssetKey(asset), check_name=check, passed=passed, severity=severity,
-                blocking=blocking, partition=partition, metadata={"max_share": 0.33},
+                asset_key=dg.AssetKey(asset),
+                check_name=check,
+                passed=passed,
+                severity=severity,
+                blocking=blocking,
+                partition=partition,
+                metadata={"max_share": 0.33},
             )
         )
 
@@ -148,7 +167,10 @@ def test_failed_blocking_and_freshness_checks_alert_but_warn_checks_do_not(alert
     with dg.build_sensor_context(instance=instance, resources={"alerts": alerts}, cursor=first.cursor) as context:
         second = check_failure_alerts(context)
     kinds = {(p["kind"], p["assets"][0], p["partition"]) for p in _webhook_payloads(http_receiver)}
-    assert kinds == {("blocking_check_failed", "clean_flights", "2013-01-25"), ("freshness_missed", "fct_flights", None)}
+    assert kinds == {
+        ("blocking_check_failed", "clean_flights", "2013-01-25"),
+        ("freshness_missed", "fct_flights", None),
+    }
     blocking = next(p for p in _webhook_payloads(http_receiver) if p["kind"] == "blocking_check_failed")
     assert "quarantine_share_within_limit" in blocking["title"] and "max_share: 0.33" in blocking["error"]
     # the cursor moved: the same evaluations never alert twice
@@ -160,7 +182,11 @@ def test_failed_blocking_and_freshness_checks_alert_but_warn_checks_do_not(alert
 def test_a_broken_channel_does_not_silence_the_others(smtp_receiver):
     from platform_assets.alerts.notifier import Alert
 
-    alerts = AlertResource(webhook_url="http://127.0.0.1:9/unreachable", smtp_host="127.0.0.1",
-                           smtp_port=smtp_receiver.port, smtp_to="oncall@example.com")
+    alerts = AlertResource(
+        webhook_url="http://127.0.0.1:9/unreachable",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_receiver.port,
+        smtp_to="oncall@example.com",
+    )
     delivered = alerts.send(Alert(kind="run_failure", title="Run of main_job failed", run_id="r1", run_url=None))
     assert delivered == ["email"] and len(smtp_receiver.messages) == 1

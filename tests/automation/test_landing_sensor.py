@@ -69,7 +69,10 @@ def test_a_redelivered_file_reruns_exactly_its_day(landing):
     assert _ranges(second) == [("2013-03-04", "2013-03-04")]
     assert second.run_requests[0].run_key != first.run_requests[0].run_key
     # the same version evaluated from scratch gets the same run_key: Dagster starts it once
-    assert evaluate_landing_zone(landing, None).run_requests[0].run_key == evaluate_landing_zone(landing, None).run_requests[0].run_key
+    assert (
+        evaluate_landing_zone(landing, None).run_requests[0].run_key
+        == evaluate_landing_zone(landing, None).run_requests[0].run_key
+    )
 
 
 def test_a_day_waits_for_both_drops_and_contract_breaks_are_reported(landing):
@@ -101,7 +104,10 @@ def test_the_sensor_is_wired_to_the_main_job(landing):
     ("local_time", "expected"),
     [
         (dt.datetime(2013, 5, 3, 2, 0), "run 2013-05-02"),
-        (dt.datetime(2013, 5, 5, 2, 0), "drop for 2013-05-04 has not landed: missing flights/2013-05-04.csv, weather/2013-05-04.csv"),
+        (
+            dt.datetime(2013, 5, 5, 2, 0),
+            "drop for 2013-05-04 has not landed: missing flights/2013-05-04.csv, weather/2013-05-04.csv",
+        ),
         (dt.datetime(2014, 1, 2, 2, 0), "2014-01-01 is outside the partitions 2013-01-01..2013-12-31"),
     ],
 )

@@ -9,8 +9,10 @@ from benchmarks.run_benchmark import lower_bounds, measure, summarise
 
 
 def _scenario(*runs: dict) -> dict:
-    full = [{"peak_rss_mib": 100.0, "first_step_s": None, "after_last_step_s": None, "dbt_s": None, "steps": {}, **r}
-            for r in runs]
+    full = [
+        {"peak_rss_mib": 100.0, "first_step_s": None, "after_last_step_s": None, "dbt_s": None, "steps": {}, **r}
+        for r in runs
+    ]
     return {"summary": summarise(full)}
 
 
@@ -25,7 +27,9 @@ def test_floor_plus_dbt_alone_uses_the_medians_of_dbts_own_figures_not_its_proce
     scenarios = {
         "floor_day": _scenario({"wall_s": 1.0}, {"wall_s": 1.2}, {"wall_s": 0.8}),
         # wall time includes an interpreter start and a Dagster import the floor already counts
-        "dbt_day": _scenario(*({"wall_s": 9.0, "dbt_import_s": i, "dbt_build_s": b} for i, b in [(0.7, 1.5), (0.8, 1.4), (0.9, 1.3)])),
+        "dbt_day": _scenario(
+            *({"wall_s": 9.0, "dbt_import_s": i, "dbt_build_s": b} for i, b in [(0.7, 1.5), (0.8, 1.4), (0.9, 1.3)])
+        ),
         "day": _scenario({"wall_s": 5.0}, {"wall_s": 4.0}, {"wall_s": 6.0}),
         "floor_year": _scenario({"wall_s": 2.0}),  # no dbt_year: no bound for the year
         "year": _scenario({"wall_s": 10.0}),

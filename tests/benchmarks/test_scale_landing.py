@@ -28,7 +28,7 @@ def test_every_flight_is_repeated_under_distinct_flight_numbers_with_its_other_f
     assert len({key(r) for r in scaled}) == len(scaled) > 0  # every copy is a distinct flight
     without_number = lambda r: {k: v for k, v in r.items() if k != "flight"}  # noqa: E731
     for k in range(3):
-        copy = scaled[k * len(original):(k + 1) * len(original)]
+        copy = scaled[k * len(original) : (k + 1) * len(original)]
         assert [without_number(r) for r in copy] == [without_number(r) for r in original]
         assert [int(r["flight"]) for r in copy] == [int(r["flight"]) + k * 10_000 for r in original]
     # weather and reference files are byte-for-byte the same
@@ -42,5 +42,9 @@ def test_every_flight_is_repeated_under_distinct_flight_numbers_with_its_other_f
 def test_missing_values_stay_as_delivered():
     data = b"year,month,day,dep_time,flight\n2013,1,1,NA,5\n2013,1,1,,6\n"
     assert scale_flights(data, 2).decode().splitlines() == [
-        "year,month,day,dep_time,flight", "2013,1,1,NA,5", "2013,1,1,,6", "2013,1,1,NA,10005", "2013,1,1,,10006",
+        "year,month,day,dep_time,flight",
+        "2013,1,1,NA,5",
+        "2013,1,1,,6",
+        "2013,1,1,NA,10005",
+        "2013,1,1,,10006",
     ]

@@ -40,8 +40,11 @@ BIN = Path(sys.executable).parent
 PROJECT = "platformtest"
 PG_PORT = 55432
 UI_PORT = 3300
-WEEKS = [(dt.date(2013, 3, 4), dt.date(2013, 3, 10)), (dt.date(2013, 3, 11), dt.date(2013, 3, 17)),
-         (dt.date(2013, 3, 18), dt.date(2013, 3, 24))]
+WEEKS = [
+    (dt.date(2013, 3, 4), dt.date(2013, 3, 10)),
+    (dt.date(2013, 3, 11), dt.date(2013, 3, 17)),
+    (dt.date(2013, 3, 18), dt.date(2013, 3, 24)),
+]
 #: A window long enough that a cancellation lands while the run is still working.
 LONG_WINDOW = (dt.date(2013, 3, 1), dt.date(2013, 3, 31))
 WAREHOUSE = f"postgresql://platform:platform@127.0.0.1:{PG_PORT}/platform"
@@ -82,8 +85,12 @@ def _expected_flights(first: dt.date, last: dt.date) -> int:
 
 def _compose() -> tuple[list[str], dict[str, str]]:
     """The compose command for the test stack and the environment its file is read with."""
-    env = {**os.environ, "DOCKER_GID": str(os.stat("/var/run/docker.sock").st_gid),
-           "PLATFORM_PG_PORT": str(PG_PORT), "PLATFORM_UI_PORT": str(UI_PORT)}
+    env = {
+        **os.environ,
+        "DOCKER_GID": str(os.stat("/var/run/docker.sock").st_gid),
+        "PLATFORM_PG_PORT": str(PG_PORT),
+        "PLATFORM_UI_PORT": str(UI_PORT),
+    }
     return [*_compose_cmd(), "-p", PROJECT, "-f", str(ROOT / "docker-compose.yml")], env
 
 
@@ -97,9 +104,23 @@ def stack():
     subprocess.run([*compose, "down", "-v"], env=env, capture_output=True)
     # The drops, published into the stack's data volume by the image itself.
     _docker("volume", "create", "platform-data")
-    _docker("run", "--rm", "--network", "none", "-v", "platform-data:/data", "-e", "PLATFORM_LANDING_URL=/data/landing",
-            "platform-assets:latest", "platform-assets", "publish-sample",
-            "--start", LONG_WINDOW[0].isoformat(), "--end", LONG_WINDOW[1].isoformat())
+    _docker(
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "platform-data:/data",
+        "-e",
+        "PLATFORM_LANDING_URL=/data/landing",
+        "platform-assets:latest",
+        "platform-assets",
+        "publish-sample",
+        "--start",
+        LONG_WINDOW[0].isoformat(),
+        "--end",
+        LONG_WINDOW[1].isoformat(),
+    )
     subprocess.run([*compose, "up", "-d"], env=env, check=True, capture_output=True)
     client = DagsterGraphQLClient("127.0.0.1", port_number=UI_PORT)
     deadline = time.monotonic() + 240
@@ -111,8 +132,9 @@ def stack():
                 break
         except Exception:  # the webserver or the code location is still starting
             pass
-        assert time.monotonic() < deadline, subprocess.run([*compose, "logs", "--tail=50"], env=env,
-                                                           capture_output=True, text=True).stdout[-5000:]
+        assert time.monotonic() < deadline, subprocess.run(
+            [*compose, "logs", "--tail=50"], env=env, capture_output=True, text=True
+        ).stdout[-5000:]
         time.sleep(2)
     yield client
     logs = subprocess.run([*compose, "logs", "--tail=200"], env=env, capture_output=True, text=True).stdout
@@ -129,8 +151,11 @@ def stack():
 def _launch(client: DagsterGraphQLClient, first: dt.date, last: dt.date) -> str:
     return client.submit_job_execution(
         "main_job",
-        tags={"dagster/asset_partition_range_start": first.isoformat(),
-              "dagster/asset_partition_range_end": last.isoformat(), "platform/test": "container"},
+        tags={
+            "dagster/asset_partition_range_start": first.isoformat(),
+            "dagster/asset_partition_range_end": last.isoformat(),
+            "platform/test": "container",
+        },
     )
 
 
@@ -211,8 +236,8 @@ def test_a_killed_run_container_is_retried_to_the_same_warehouse_contents(stack)
     retry_id = None
     while retry_id is None:
         runs = stack._execute(
-            """{ runsOrError(filter: {tags: [{key: "dagster/parent_run_id", value: "%s"}]}) {
-                 ... on Runs { results { runId } } } }""" % run_id
+            '{ runsOrError(filter: {tags: [{key: "dagster/parent_run_id", value: "' + run_id + '"}]}) {'
+            " ... on Runs { results { runId } } } }"
         )["runsOrError"]["results"]
         retry_id = runs[0]["runId"] if runs else None
         assert retry_id or time.monotonic() < deadline, _why_no_retry(stack, run_id)
@@ -228,11 +253,13 @@ def _why_no_retry(client: DagsterGraphQLClient, run_id: str) -> str:
     events = _events(client, run_id)
     tags = _run(client, run_id)["tags"]
     compose, env = _compose()
-    daemon = subprocess.run([*compose, "logs", "--no-color", "--tail=80", "daemon"], env=env,
-                            capture_output=True, text=True).stdout
+    daemon = subprocess.run(
+        [*compose, "logs", "--no-color", "--tail=80", "daemon"], env=env, capture_output=True, text=True
+    ).stdout
     lines = [f"{e['__typename']}: {e.get('message', '')[:300]}" for e in events[-15:]]
     return "no retry of the killed run\ntags: {}\nlast events:\n{}\ndaemon log:\n{}".format(
-        {k: v for k, v in tags.items() if k.startswith("dagster/")}, "\n".join(lines), daemon[-6000:])
+        {k: v for k, v in tags.items() if k.startswith("dagster/")}, "\n".join(lines), daemon[-6000:]
+    )
 
 
 def _wait_for_step(run: dict, step: str, timeout: float = 300) -> None:
@@ -299,9 +326,24 @@ def test_two_runs_on_disjoint_weeks_run_side_by_side(stack):
 
 
 def test_the_image_alone_validates_the_definitions_offline_as_a_non_root_user():
-    validate = subprocess.run(["docker", "run", "--rm", "--network", "none", "platform-assets:latest",
-                               "dagster", "definitions", "validate", "-m", "platform_assets.definitions"],
-                              capture_output=True, text=True, timeout=300)
+    validate = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "platform-assets:latest",
+            "dagster",
+            "definitions",
+            "validate",
+            "-m",
+            "platform_assets.definitions",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert validate.returncode == 0, validate.stderr[-2000:]
     assert "All code locations passed validation" in validate.stdout + validate.stderr
     assert _docker("run", "--rm", "--network", "none", "platform-assets:latest", "id", "-u").strip() != "0"

@@ -76,8 +76,11 @@ def test_run_launcher_config_is_valid(instance_yaml, aws_env):
 @pytest.mark.parametrize("misspelled", ["run_resource", "use_current_task_config", "secret"])
 def test_misspelled_key_fails_validation(instance_yaml, aws_env, misspelled):
     config = dict(launcher_config(instance_yaml))
-    correct = {"run_resource": "run_resources", "use_current_task_config": "use_current_ecs_task_config",
-               "secret": "secrets"}[misspelled]
+    correct = {
+        "run_resource": "run_resources",
+        "use_current_task_config": "use_current_ecs_task_config",
+        "secret": "secrets",
+    }[misspelled]
     config[misspelled] = config.pop(correct)
     result = process_config(resolve_to_config_type(EcsRunLauncher.config_type()), config)
     assert not result.success
@@ -104,9 +107,7 @@ def test_step_logs_go_to_s3(instance_yaml, aws_env):
 
 
 def test_launch_makes_well_formed_ecs_requests(instance_yaml, aws_env):
-    config = process_config(
-        resolve_to_config_type(EcsRunLauncher.config_type()), launcher_config(instance_yaml)
-    ).value
+    config = process_config(resolve_to_config_type(EcsRunLauncher.config_type()), launcher_config(instance_yaml)).value
     launcher = EcsRunLauncher(**config)  # checks run_task_kwargs keys against RunTaskRequest
     ecs = boto3.client("ecs", region_name="eu-west-1")
     launcher.ecs = ecs

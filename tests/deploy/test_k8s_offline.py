@@ -171,8 +171,7 @@ def chart_run_launcher_config(values: dict[str, Any]) -> dict[str, Any]:
         "service_account_name": values.get("global", {}).get("serviceAccountName") or _fullname(),
         "dagster_home": values["global"]["dagsterHome"],
         "instance_config_map": f"{_fullname()}-instance",
-        "postgres_password_secret": values["global"].get("postgresqlSecretName")
-        or f"{_fullname()}-postgresql-secret",
+        "postgres_password_secret": values["global"].get("postgresqlSecretName") or f"{_fullname()}-postgresql-secret",
     }
     if "image" in k8s:
         config["job_image"] = _image(k8s["image"])
@@ -350,9 +349,17 @@ def test_container_context_merge_matches_launcher_mapping(values):
 #: chart ``computeLogManager.config.s3ComputeLogManager`` key -> S3ComputeLogManager config key
 #: (``helpers/instance/_compute-log-manager.tpl``, chart 1.13.x; mirrored, not executed Helm)
 S3_COMPUTE_LOG_KEYS = {
-    "bucket": "bucket", "localDir": "local_dir", "prefix": "prefix", "useSsl": "use_ssl", "verify": "verify",
-    "verifyCertPath": "verify_cert_path", "endpointUrl": "endpoint_url", "skipEmptyFiles": "skip_empty_files",
-    "uploadInterval": "upload_interval", "uploadExtraArgs": "upload_extra_args", "showUrlOnly": "show_url_only",
+    "bucket": "bucket",
+    "localDir": "local_dir",
+    "prefix": "prefix",
+    "useSsl": "use_ssl",
+    "verify": "verify",
+    "verifyCertPath": "verify_cert_path",
+    "endpointUrl": "endpoint_url",
+    "skipEmptyFiles": "skip_empty_files",
+    "uploadInterval": "upload_interval",
+    "uploadExtraArgs": "upload_extra_args",
+    "showUrlOnly": "show_url_only",
     "region": "region",
 }
 
@@ -364,11 +371,17 @@ def test_step_logs_go_to_s3_so_the_webserver_can_show_a_deleted_run_pods_logs(va
     section = values["computeLogManager"]
     assert section["type"] == "S3ComputeLogManager"
     chart = section["config"]["s3ComputeLogManager"]
-    assert set(chart) <= set(S3_COMPUTE_LOG_KEYS), f"keys the chart does not render: {set(chart) - set(S3_COMPUTE_LOG_KEYS)}"
+    assert set(chart) <= set(S3_COMPUTE_LOG_KEYS), (
+        f"keys the chart does not render: {set(chart) - set(S3_COMPUTE_LOG_KEYS)}"
+    )
     config = {S3_COMPUTE_LOG_KEYS[k]: v for k, v in chart.items()}
     assert config["bucket"] and config.get("prefix")
-    for name, value in {"AWS_ACCESS_KEY_ID": "offline", "AWS_SECRET_ACCESS_KEY": "offline",
-                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "offline",
+        "AWS_SECRET_ACCESS_KEY": "offline",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():
         monkeypatch.setenv(name, value)
     # Loaded as Dagster loads the rendered dagster.yaml (imports the class, validates its config);
     # building the manager sends nothing.

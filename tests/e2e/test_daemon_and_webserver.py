@@ -84,12 +84,22 @@ def deployment(tmp_path_factory):
     logs = {name: base / f"{name}.log" for name in ("webserver", "daemon")}
     procs = [
         # Own process groups: the code servers and run workers they spawn are stopped with them.
-        subprocess.Popen([str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
-                         cwd=ROOT, env=env, stdout=open(logs["webserver"], "wb"), stderr=subprocess.STDOUT,
-                         start_new_session=True),
-        subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-                         cwd=ROOT, env=env, stdout=open(logs["daemon"], "wb"), stderr=subprocess.STDOUT,
-                         start_new_session=True),
+        subprocess.Popen(
+            [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
+            cwd=ROOT,
+            env=env,
+            stdout=open(logs["webserver"], "wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        ),
+        subprocess.Popen(
+            [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+            cwd=ROOT,
+            env=env,
+            stdout=open(logs["daemon"], "wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        ),
     ]
 
     base_url = f"http://127.0.0.1:{port}"
@@ -148,8 +158,11 @@ query Ticks($selector: SensorSelector!) {
   }
 }
 """
-LANDING_SENSOR = {"repositoryLocationName": "platform_assets", "repositoryName": "__repository__",
-                  "sensorName": "landing_zone_sensor"}
+LANDING_SENSOR = {
+    "repositoryLocationName": "platform_assets",
+    "repositoryName": "__repository__",
+    "sensorName": "landing_zone_sensor",
+}
 
 
 def _finished_tick_after(d, since: float) -> dict | None:
@@ -162,8 +175,13 @@ def _finished_tick_after(d, since: float) -> dict | None:
 
 def test_a_dropped_day_is_picked_up_by_the_sensor_and_reaches_the_marts(deployment):
     d = deployment
-    subprocess.run([str(BIN / "dagster"), "sensor", "start", "landing_zone_sensor", "-w", "workspace.yaml"],
-                   cwd=ROOT, env=d.env, check=True, capture_output=True)
+    subprocess.run(
+        [str(BIN / "dagster"), "sensor", "start", "landing_zone_sensor", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env=d.env,
+        check=True,
+        capture_output=True,
+    )
     day = dt.date(2013, 1, 7)
     publish_sample(d.landing, day, day)
 
@@ -180,8 +198,13 @@ def test_a_dropped_day_is_picked_up_by_the_sensor_and_reaches_the_marts(deployme
     # the drop (and so listed the files) requested no run
     dropped_at = time.time()
     publish_sample(d.landing, day, day)
-    tick = _wait("a sensor evaluation after the second drop", lambda: _finished_tick_after(d, dropped_at), 120,
-                 every=1, logs=d.logs)
+    tick = _wait(
+        "a sensor evaluation after the second drop",
+        lambda: _finished_tick_after(d, dropped_at),
+        120,
+        every=1,
+        logs=d.logs,
+    )
     assert tick["runIds"] == [], tick
     assert len(_runs(d, {"platform/trigger": "landing_zone_sensor"})) == 1
 
@@ -263,15 +286,27 @@ query Events($id: ID!, $after: String) {
 def test_a_terminated_run_stops_in_its_step_and_is_reported_cancelled(deployment):
     d = deployment
     # The sensor stays out of it: the month's drops are for this run only.
-    subprocess.run([str(BIN / "dagster"), "sensor", "stop", "landing_zone_sensor", "-w", "workspace.yaml"],
-                   cwd=ROOT, env=d.env, check=True, capture_output=True)
+    subprocess.run(
+        [str(BIN / "dagster"), "sensor", "stop", "landing_zone_sensor", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env=d.env,
+        check=True,
+        capture_output=True,
+    )
     first, last = dt.date(2013, 2, 1), dt.date(2013, 2, 28)
     publish_sample(d.landing, first, last)
     params = {
-        "selector": {"repositoryLocationName": "platform_assets", "repositoryName": "__repository__",
-                     "jobName": "main_job"},
-        "executionMetadata": {"tags": [{"key": "dagster/asset_partition_range_start", "value": str(first)},
-                                       {"key": "dagster/asset_partition_range_end", "value": str(last)}]},
+        "selector": {
+            "repositoryLocationName": "platform_assets",
+            "repositoryName": "__repository__",
+            "jobName": "main_job",
+        },
+        "executionMetadata": {
+            "tags": [
+                {"key": "dagster/asset_partition_range_start", "value": str(first)},
+                {"key": "dagster/asset_partition_range_end", "value": str(last)},
+            ]
+        },
     }
     launched = d.graphql(LAUNCH_RUN, {"params": params})["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
@@ -288,8 +323,10 @@ def test_a_terminated_run_stops_in_its_step_and_is_reported_cancelled(deployment
     def working():  # the month's raw step has started: the rest of the run is ahead of it
         data = events()
         assert data["runOrError"]["status"] not in ("SUCCESS", "FAILURE", "CANCELED"), data["runOrError"]
-        return any(e["__typename"] == "ExecutionStepStartEvent" and e["stepKey"] == "raw_flights"
-                   for e in data["logsForRun"]["events"])
+        return any(
+            e["__typename"] == "ExecutionStepStartEvent" and e["stepKey"] == "raw_flights"
+            for e in data["logsForRun"]["events"]
+        )
 
     _wait("the run to start raw_flights", working, RUN_TIMEOUT_S, every=0.5, logs=d.logs)
     asked = time.time()
@@ -312,6 +349,7 @@ def test_a_terminated_run_stops_in_its_step_and_is_reported_cancelled(deployment
     assert run["status"] == "CANCELED", [e.get("message") for e in log[-10:]]
     # reported by the run worker itself, not by run monitoring's cancel timeout (180 s here)
     assert [e["message"] for e in log if e["__typename"] == "RunCanceledEvent"] == [
-        'Execution of run for "main_job" canceled.'], [(e["__typename"], e.get("message")) for e in log[-6:]]
+        'Execution of run for "main_job" canceled.'
+    ], [(e["__typename"], e.get("message")) for e in log[-6:]]
     assert not [e for e in log if e["__typename"] == "ExecutionStepRestartEvent"]
     assert run["endTime"] - asked < 30

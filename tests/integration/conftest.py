@@ -71,8 +71,12 @@ def run_window(defs):
             "dagster/asset_partition_range_end": last.isoformat(),
         }
         return dg.materialize(
-            assets=[*defs.assets, *defs.asset_checks], resources=defs.resources, selection=selection, tags=tags,
-            instance=dg.DagsterInstance.ephemeral(), raise_on_error=raise_on_error,
+            assets=[*defs.assets, *defs.asset_checks],
+            resources=defs.resources,
+            selection=selection,
+            tags=tags,
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=raise_on_error,
         )
 
     return run
@@ -81,4 +85,3 @@ def run_window(defs):
 def query(warehouse: WarehouseResource, sql: str, params=None) -> list[tuple]:
     with warehouse.connect() as conn:
         return conn.execute(sql, params).fetchall()
-

@@ -57,8 +57,13 @@ def test_corrupt_rows_are_quarantined_with_reason(run_window, landing, warehouse
 def test_interrupted_write_leaves_previous_state(warehouse):
     # A scratch table with the platform's write path, so no real table is disturbed.
     spec = TableSpec(
-        schema="scratch", name="atomicity", columns={"day": pl.Date(), "k": pl.String(), "n": pl.Int32()},
-        descriptions={}, grain=("day", "k"), window_column="day", not_null=("n",),
+        schema="scratch",
+        name="atomicity",
+        columns={"day": pl.Date(), "k": pl.String(), "n": pl.Int32()},
+        descriptions={},
+        grain=("day", "k"),
+        window_column="day",
+        not_null=("n",),
     )
     day = dt.date(2013, 1, 2)
     first = pl.DataFrame({"day": [day, day], "k": ["a", "b"], "n": [1, 2]}).cast(dict(spec.columns))
@@ -114,20 +119,30 @@ def test_redelivered_file_with_changed_rows_replaces_its_day_everywhere(run_wind
     header = lines[0].split(",")
     col = {name: i for i, name in enumerate(header)}
     target = next(
-        i for i, line in enumerate(lines[5:], 5)
+        i
+        for i, line in enumerate(lines[5:], 5)
         if (f := line.split(","))[col["dep_time"]] != "NA"
         and 600 <= int(f[col["sched_dep_time"]]) < int(f[col["sched_arr_time"]]) <= 2100
     )
     changed = lines[target].split(",")
+
     # a daytime flight left and arrived 77 minutes later than first reported
-    later = lambda hhmm: (lambda m: f"{m // 60}{m % 60:02d}")(int(hhmm) // 100 * 60 + int(hhmm) % 100 + 77)
+    def later(hhmm: str) -> str:
+        minutes = int(hhmm) // 100 * 60 + int(hhmm) % 100 + 77
+        return f"{minutes // 60}{minutes % 60:02d}"
+
     changed[header.index("dep_time")] = later(changed[header.index("sched_dep_time")])
     changed[header.index("dep_delay")] = "77"
     changed[header.index("arr_time")] = later(changed[header.index("sched_arr_time")])
     changed[header.index("arr_delay")] = "77"
     removed = lines[1:5]  # upstream withdrew four flights
-    redelivered = [lines[0], *lines[5:target], ",".join(changed), *lines[target + 1:]]
-    flight_id = lambda fields: f"{day}/{fields[header.index('carrier')]}/{fields[header.index('flight')]}/{fields[header.index('origin')]}"
+    redelivered = [lines[0], *lines[5:target], ",".join(changed), *lines[target + 1 :]]
+
+    def flight_id(fields: list[str]) -> str:
+        return (
+            f"{day}/{fields[header.index('carrier')]}/{fields[header.index('flight')]}/{fields[header.index('origin')]}"
+        )
+
     try:
         landing.write_bytes(key, ("\n".join(redelivered) + "\n").encode())
         assert run_window(day, day).success
@@ -137,18 +152,25 @@ def test_redelivered_file_with_changed_rows_replaces_its_day_everywhere(run_wind
             )[0]
             assert rows == distinct == len(redelivered) - 1, table
         gone = [flight_id(line.split(",")) for line in removed]
-        assert query(warehouse, "select count(*) from analytics.fct_flights where flight_id = any(%s)", (gone,))[0][0] == 0
+        assert (
+            query(warehouse, "select count(*) from analytics.fct_flights where flight_id = any(%s)", (gone,))[0][0] == 0
+        )
         assert query(
             warehouse, "select dep_delay_min from analytics.fct_flights where flight_id = %s", (flight_id(changed),)
         ) == [(77,)]
         flights = query(
-            warehouse, "select sum(flights) from analytics.mart_carrier_daily_performance where flight_date = %s", (day,)
+            warehouse,
+            "select sum(flights) from analytics.mart_carrier_daily_performance where flight_date = %s",
+            (day,),
         )[0][0]
         assert flights == len(redelivered) - 1
     finally:
         landing.write_bytes(key, original.encode())
         assert run_window(day, day).success
-    assert query(warehouse, "select count(*) from analytics.fct_flights where flight_date = %s", (day,))[0][0] == len(lines) - 1
+    assert (
+        query(warehouse, "select count(*) from analytics.fct_flights where flight_date = %s", (day,))[0][0]
+        == len(lines) - 1
+    )
 
 
 def test_relabelled_rows_never_cost_the_genuine_flights(run_window, landing, warehouse):
@@ -164,11 +186,16 @@ def test_relabelled_rows_never_cost_the_genuine_flights(run_window, landing, war
         # the genuine day first, then the relabelling file's day alone, then both in one range
         for first, last in ((genuine_day, genuine_day), (source_day, source_day), (source_day, genuine_day)):
             assert run_window(first, last, selection=PYTHON_LAYERS).success
-            rejected = query(warehouse, "select failed_rules from quarantine.flights where partition_date between %s and %s",
-                             (first, last))
+            rejected = query(
+                warehouse,
+                "select failed_rules from quarantine.flights where partition_date between %s and %s",
+                (first, last),
+            )
             expected = ["date_not_file_date"] * 3 if first == source_day else []
             assert sorted(r[0] for r in rejected) == expected, (first, last)
-            genuine_clean = query(warehouse, "select count(*) from clean.flights where flight_date = %s", (genuine_day,))
+            genuine_clean = query(
+                warehouse, "select count(*) from clean.flights where flight_date = %s", (genuine_day,)
+            )
             assert genuine_clean[0][0] == len(genuine) - 1, (first, last)
     finally:
         landing.write_bytes(f"flights/{source_day.isoformat()}.csv", original.encode())

@@ -86,7 +86,10 @@ def defective_window(originals, landing, run_window):
     files[_day(7)] = ("\n".join(d7[:2] + [_set(d7[2], "distance", "far")] + d7[3:] + [d7[9]]) + "\n").encode()
     d8 = lines[_day(8)]
     files[_day(8)] = (
-        "\n".join(d8[:4]).encode() + b"\n" + d8[4].encode().replace(b",", b"\xff,", 1) + b"\n"
+        "\n".join(d8[:4]).encode()
+        + b"\n"
+        + d8[4].encode().replace(b",", b"\xff,", 1)
+        + b"\n"
         + ("\n".join(d8[5:10] + [_set(d8[10], "tailnum", '"N1')] + d8[11:]) + "\n").encode()
     )
     for day, data in files.items():
@@ -99,7 +102,8 @@ def defective_window(originals, landing, run_window):
 def _quarantined(warehouse, day: dt.date) -> dict[int, tuple]:
     rows = query(
         warehouse,
-        "select source_row, failed_rules, reason, raw_line from quarantine.flights where partition_date = %s", (day,),
+        "select source_row, failed_rules, reason, raw_line from quarantine.flights where partition_date = %s",
+        (day,),
     )
     return {r[0]: r[1:] for r in rows}
 
@@ -147,7 +151,8 @@ def test_dead_letters_keep_the_delivered_line_and_its_number(defective_window, w
 
 def test_a_malformed_tail_number_is_nulled_and_flagged_not_published(defective_window, warehouse):
     rows = query(
-        warehouse, "select tailnum, nulled_values from clean.flights where flight_date = %s and nulled_values is not null",
+        warehouse,
+        "select tailnum, nulled_values from clean.flights where flight_date = %s and nulled_values is not null",
         (_day(6),),
     )
     assert rows == [(None, "tailnum.str_matches('^N[A-Z0-9]{1,5}$') (got 'N1,23')")]

@@ -83,12 +83,31 @@ def kill_home(tmp_path, landing, warehouse):
 
 def _start(home: Path, url: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "PLATFORM_"))}
-    env.update(DAGSTER_HOME=str(home / "home"), PLATFORM_WAREHOUSE_URL=url, PLATFORM_LANDING_URL=str(home / "landing"),
-               PLATFORM_LAKE_URL=str(home / "lake"), PLATFORM_BATCH_ROWS="2000")
+    env.update(
+        DAGSTER_HOME=str(home / "home"),
+        PLATFORM_WAREHOUSE_URL=url,
+        PLATFORM_LANDING_URL=str(home / "landing"),
+        PLATFORM_LAKE_URL=str(home / "lake"),
+        PLATFORM_BATCH_ROWS="2000",
+    )
     return subprocess.Popen(
-        [str(BIN / "dagster"), "asset", "materialize", "-m", "platform_assets.definitions", "--select", SELECTION,
-         "--partition", DAY.isoformat()],
-        cwd=home, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        [
+            str(BIN / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "platform_assets.definitions",
+            "--select",
+            SELECTION,
+            "--partition",
+            DAY.isoformat(),
+        ],
+        cwd=home,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
 
 

@@ -43,11 +43,16 @@ def run_own(defs, own_warehouse):
     """Materialize ``selection`` for ``first..last`` in one run against :func:`own_warehouse`."""
 
     def run(first: dt.date, last: dt.date, selection: str = SELECTION):
-        tags = {"dagster/asset_partition_range_start": first.isoformat(),
-                "dagster/asset_partition_range_end": last.isoformat()}
+        tags = {
+            "dagster/asset_partition_range_start": first.isoformat(),
+            "dagster/asset_partition_range_end": last.isoformat(),
+        }
         return dg.materialize(
-            assets=[*defs.assets, *defs.asset_checks], resources={**defs.resources, "warehouse": own_warehouse},
-            selection=selection, tags=tags, instance=dg.DagsterInstance.ephemeral(),
+            assets=[*defs.assets, *defs.asset_checks],
+            resources={**defs.resources, "warehouse": own_warehouse},
+            selection=selection,
+            tags=tags,
+            instance=dg.DagsterInstance.ephemeral(),
         )
 
     return run
@@ -69,15 +74,27 @@ def edited_day(landing, run_own):
 
 
 def _warehouse_state(warehouse, first: dt.date, last: dt.date) -> tuple[list, list, list]:
-    clean = query(warehouse, "select flight_id, source_row, dep_delay_min, nulled_values from clean.flights "
-                  "where flight_date between %s and %s order by 1", (first, last))
-    quarantined = query(warehouse, "select partition_date, source_row, failed_rules, reason, flight from quarantine.flights "
-                        "where partition_date between %s and %s order by 1, 2", (first, last))
-    metrics = query(warehouse, "select flight_date, origin, carrier, flights, cancelled_flights, flown_flights, "
-                    "arrivals_reported, on_time_arrivals, round(mean_dep_delay_min::numeric, 9), "
-                    "round(p95_dep_delay_min::numeric, 9), round(mean_arr_delay_min::numeric, 9), "
-                    "round(p95_arr_delay_min::numeric, 9) from aggregate.flight_daily_metrics "
-                    "where flight_date between %s and %s order by 1, 2, 3", (first, last))
+    clean = query(
+        warehouse,
+        "select flight_id, source_row, dep_delay_min, nulled_values from clean.flights "
+        "where flight_date between %s and %s order by 1",
+        (first, last),
+    )
+    quarantined = query(
+        warehouse,
+        "select partition_date, source_row, failed_rules, reason, flight from quarantine.flights "
+        "where partition_date between %s and %s order by 1, 2",
+        (first, last),
+    )
+    metrics = query(
+        warehouse,
+        "select flight_date, origin, carrier, flights, cancelled_flights, flown_flights, "
+        "arrivals_reported, on_time_arrivals, round(mean_dep_delay_min::numeric, 9), "
+        "round(p95_dep_delay_min::numeric, 9), round(mean_arr_delay_min::numeric, 9), "
+        "round(p95_arr_delay_min::numeric, 9) from aggregate.flight_daily_metrics "
+        "where flight_date between %s and %s order by 1, 2, 3",
+        (first, last),
+    )
     return clean, quarantined, metrics
 
 
@@ -126,10 +143,16 @@ def test_a_day_in_many_batches_is_exact(loaded, edited_day, run_own, own_warehou
     assert clean_event.metadata["dagster/row_count"].value == n
     assert clean_event.metadata["rows_quarantined"].value == 3
     assert clean_event.metadata["quarantined_by_rule"].value == {
-        "dep_delay_not_numeric": 1, "duplicate_flight": 1, "too_few_fields": 1,
+        "dep_delay_not_numeric": 1,
+        "duplicate_flight": 1,
+        "too_few_fields": 1,
     }
     assert _materialization(result, "raw_flights", DAY).metadata["dead_letters"].value == 1
-    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations() if e.asset_key == dg.AssetKey("clean_flights")}
+    checks = {
+        e.check_name: e.passed
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key == dg.AssetKey("clean_flights")
+    }
     assert checks["raw_equals_clean_plus_quarantined"] is True
     assert checks["clean_flights"] is True
 
@@ -150,8 +173,12 @@ def test_a_ranged_run_in_batches_matches_one_batch(edited_day, run_own, own_ware
     assert _warehouse_state(warehouse, first, last) == expected
     per_day = {d: _materialization(result, "clean_flights", d).metadata for d in (first, DAY, last)}
     counted = {
-        d: query(warehouse, "select (select count(*) from clean.flights where flight_date = %s), "
-                 "(select count(*) from quarantine.flights where partition_date = %s)", (d, d))[0]
+        d: query(
+            warehouse,
+            "select (select count(*) from clean.flights where flight_date = %s), "
+            "(select count(*) from quarantine.flights where partition_date = %s)",
+            (d, d),
+        )[0]
         for d in per_day
     }
     for d, metadata in per_day.items():
@@ -174,8 +201,11 @@ def test_the_warehouse_aggregates_a_day_like_polars(run_own, own_warehouse):
     in_memory = flight_daily_metrics(read_window(warehouse, flights, (first, last)))
     with warehouse.connect() as conn:
         rows = conn.execute(flight_daily_metrics_sql(flights, first, last).as_string(conn)).fetchall()
-    in_sql = pl.DataFrame(rows, schema=FLIGHT_DAILY_METRICS.column_names, orient="row").cast(
-        dict(FLIGHT_DAILY_METRICS.columns)).sort("flight_date", "origin", "carrier")
+    in_sql = (
+        pl.DataFrame(rows, schema=FLIGHT_DAILY_METRICS.column_names, orient="row")
+        .cast(dict(FLIGHT_DAILY_METRICS.columns))
+        .sort("flight_date", "origin", "carrier")
+    )
     assert in_memory.height == in_sql.height > 4 * 3  # every day, origin and carrier group
     assert in_memory.select(pl.exclude(pl.Float64)).equals(in_sql.select(pl.exclude(pl.Float64)))
     for column in ("mean_dep_delay_min", "p95_dep_delay_min", "mean_arr_delay_min", "p95_arr_delay_min"):
@@ -190,13 +220,19 @@ def test_checks_of_a_day_in_batches_find_a_broken_rule_and_a_repeated_key(run_ow
     warehouse = own_warehouse
     assert run_own(DAY, DAY).success
     monkeypatch.setenv("PLATFORM_BATCH_ROWS", "50")
-    tags = {"dagster/asset_partition_range_start": DAY.isoformat(), "dagster/asset_partition_range_end": DAY.isoformat()}
+    tags = {
+        "dagster/asset_partition_range_start": DAY.isoformat(),
+        "dagster/asset_partition_range_end": DAY.isoformat(),
+    }
 
     def evaluate() -> dict[str, dg.AssetCheckEvaluation]:
         result = dg.materialize(
-            assets=[*defs.assets, *defs.asset_checks], resources={**defs.resources, "warehouse": warehouse},
-            selection=dg.AssetSelection.checks_for_assets("clean_flights"), tags=tags,
-            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+            assets=[*defs.assets, *defs.asset_checks],
+            resources={**defs.resources, "warehouse": warehouse},
+            selection=dg.AssetSelection.checks_for_assets("clean_flights"),
+            tags=tags,
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
         )
         return {e.check_name: e for e in result.get_asset_check_evaluations()}
 
@@ -207,12 +243,18 @@ def test_checks_of_a_day_in_batches_find_a_broken_rule_and_a_repeated_key(run_ow
         with warehouse.connect() as conn:
             conn.execute("update clean.flights set origin = 'BOS' where flight_date = %s and source_row = 700", (DAY,))
             conn.execute("alter table clean.flights drop constraint flights_pkey")  # nothing enforces the grain now
-            conn.execute("update clean.flights set flight_id = (select flight_id from clean.flights where flight_date = %s "
-                         "and source_row = 5) where flight_date = %s and source_row = 800", (DAY, DAY))
+            conn.execute(
+                "update clean.flights set flight_id = (select flight_id from clean.flights where flight_date = %s "
+                "and source_row = 5) where flight_date = %s and source_row = 800",
+                (DAY, DAY),
+            )
         failed = evaluate()["clean_flights"]
         assert not failed.passed
         assert failed.metadata["failing_rows"].value == 2
-        assert failed.metadata["failures_by_rule"].value == {"origin.isin(['EWR', 'JFK', 'LGA'])": 1, "duplicate_flight": 1}
+        assert failed.metadata["failures_by_rule"].value == {
+            "origin.isin(['EWR', 'JFK', 'LGA'])": 1,
+            "duplicate_flight": 1,
+        }
     finally:
         with warehouse.connect() as conn:
             conn.execute("drop table clean.flights cascade")
@@ -228,19 +270,34 @@ def test_checks_judged_while_writing_equal_checks_read_back(budget, run_own, own
     publish_sample(landing, first, last)
     if budget:
         monkeypatch.setenv("PLATFORM_BATCH_ROWS", budget)
-    tags = {"dagster/asset_partition_range_start": first.isoformat(), "dagster/asset_partition_range_end": last.isoformat()}
+    tags = {
+        "dagster/asset_partition_range_start": first.isoformat(),
+        "dagster/asset_partition_range_end": last.isoformat(),
+    }
 
     def figures(result) -> dict:
-        return {e.check_name: (e.passed, e.metadata["rows_checked"].value, e.metadata["failing_rows"].value,
-                               e.metadata["failures_by_rule"].value, e.metadata["validated"].value)
-                for e in result.get_asset_check_evaluations()
-                if e.asset_key == dg.AssetKey("clean_flights") and "validated" in e.metadata}
+        return {
+            e.check_name: (
+                e.passed,
+                e.metadata["rows_checked"].value,
+                e.metadata["failing_rows"].value,
+                e.metadata["failures_by_rule"].value,
+                e.metadata["validated"].value,
+            )
+            for e in result.get_asset_check_evaluations()
+            if e.asset_key == dg.AssetKey("clean_flights") and "validated" in e.metadata
+        }
 
     written = figures(run_own(first, last))
-    read_back = figures(dg.materialize(
-        assets=[*defs.assets, *defs.asset_checks], resources={**defs.resources, "warehouse": own_warehouse},
-        selection=dg.AssetSelection.checks_for_assets("clean_flights"), tags=tags, instance=dg.DagsterInstance.ephemeral(),
-    ))
+    read_back = figures(
+        dg.materialize(
+            assets=[*defs.assets, *defs.asset_checks],
+            resources={**defs.resources, "warehouse": own_warehouse},
+            selection=dg.AssetSelection.checks_for_assets("clean_flights"),
+            tags=tags,
+            instance=dg.DagsterInstance.ephemeral(),
+        )
+    )
     assert set(written) == set(read_back) == {"clean_flights", "clean_flights_plausibility"}
     assert {v[4] for v in written.values()} == {"as this run's materialization wrote them"}
     assert {v[4] for v in read_back.values()} == {"read back from the warehouse"}

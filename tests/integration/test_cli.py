@@ -27,15 +27,34 @@ def test_dagster_cli_materializes_one_partition_with_postgres_instance(warehouse
         "PLATFORM_LAKE_URL": lake.url,
     }
     proc = subprocess.run(
-        [str(BIN / "dagster"), "asset", "materialize", "-m", "platform_assets.definitions",
-         "--select", "*", "--partition", "2013-01-09"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        [
+            str(BIN / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "platform_assets.definitions",
+            "--select",
+            "*",
+            "--partition",
+            "2013-01-09",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "RUN_SUCCESS" in proc.stdout + proc.stderr
     landing_rows = landing.read_bytes("flights/2013-01-09.csv").decode().count("\n") - 1
-    assert query(warehouse, "select count(*) from analytics.fct_flights where flight_date = '2013-01-09'")[0][0] == landing_rows
-    runs = query(warehouse.model_copy(update={"url": urlunsplit(parts._replace(path="/dagster_test"))}), "select count(*) from runs")
+    assert (
+        query(warehouse, "select count(*) from analytics.fct_flights where flight_date = '2013-01-09'")[0][0]
+        == landing_rows
+    )
+    runs = query(
+        warehouse.model_copy(update={"url": urlunsplit(parts._replace(path="/dagster_test"))}),
+        "select count(*) from runs",
+    )
     assert runs[0][0] >= 1  # the run was recorded in the PostgreSQL instance storage
 
 
@@ -49,4 +68,7 @@ def test_publish_sample_is_idempotent(tmp_path):
     assert "0 file(s) written, 7 unchanged" in second.stdout
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.csv")} == mtimes
     header = (tmp_path / "flights" / "2013-03-01.csv").read_text().splitlines()[0]
-    assert header == "year,month,day,dep_time,sched_dep_time,dep_delay,arr_time,sched_arr_time,arr_delay,carrier,flight,tailnum,origin,dest,air_time,distance,hour,minute,time_hour"
+    assert (
+        header
+        == "year,month,day,dep_time,sched_dep_time,dep_delay,arr_time,sched_arr_time,arr_delay,carrier,flight,tailnum,origin,dest,air_time,distance,hour,minute,time_hour"
+    )

@@ -7,7 +7,6 @@ import datetime as dt
 import os
 
 import dagster as dg
-
 import pytest
 
 from platform_assets.observability.column_lineage import trace_column
@@ -33,13 +32,18 @@ def instance(defs, warehouse):
     # The first run as configured by default; the second with dbt models' column lineage,
     # which is opt-in (PLATFORM_DBT_COLUMN_METADATA=1), so both record their figures and the
     # latest materializations carry the lineage.
-    tags = {"dagster/asset_partition_range_start": DAYS[0].isoformat(),
-            "dagster/asset_partition_range_end": DAYS[1].isoformat()}
+    tags = {
+        "dagster/asset_partition_range_start": DAYS[0].isoformat(),
+        "dagster/asset_partition_range_end": DAYS[1].isoformat(),
+    }
     for run, lineage in enumerate(["0", "1"]):
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("PLATFORM_DBT_COLUMN_METADATA", lineage)
             result = dg.materialize(
-                assets=[*defs.assets, *defs.asset_checks], resources=defs.resources, tags=tags, instance=instance,
+                assets=[*defs.assets, *defs.asset_checks],
+                resources=defs.resources,
+                tags=tags,
+                instance=instance,
             )
         assert result.success
         if run == 0:
@@ -64,16 +68,27 @@ def test_every_step_records_its_costs_and_the_table_shows_them(instance, defs, w
         assert 0 <= cost.cpu_s <= cost.wall_s * (os.cpu_count() or 1) + 0.05, name
     assert costs["clean_flights"].cpu_s > 0 and costs["raw_flights"].cpu_s > 0  # they parse and transform rows
     # the clean step wrote every raw row of the window to clean or quarantine, and measured both tables
-    rows = query(warehouse, "select (select count(*) from clean.flights where flight_date between %s and %s) + "
-                            "(select count(*) from quarantine.flights where partition_date between %s and %s)", (*DAYS, *DAYS))
+    rows = query(
+        warehouse,
+        "select (select count(*) from clean.flights where flight_date between %s and %s) + "
+        "(select count(*) from quarantine.flights where partition_date between %s and %s)",
+        (*DAYS, *DAYS),
+    )
     assert costs["clean_flights"].rows_written == rows[0][0]
-    size = query(warehouse, "select pg_total_relation_size('clean.flights') + pg_total_relation_size('quarantine.flights'), "
-                            "(select count(*) from clean.flights) + (select count(*) from quarantine.flights)")[0]
+    size = query(
+        warehouse,
+        "select pg_total_relation_size('clean.flights') + pg_total_relation_size('quarantine.flights'), "
+        "(select count(*) from clean.flights) + (select count(*) from quarantine.flights)",
+    )[0]
     assert (costs["clean_flights"].table_bytes, costs["clean_flights"].table_rows) == size
-    fct = query(warehouse, "select pg_total_relation_size('analytics.fct_flights'), count(*) from analytics.fct_flights")[0]
+    fct = query(
+        warehouse, "select pg_total_relation_size('analytics.fct_flights'), count(*) from analytics.fct_flights"
+    )[0]
     assert (costs["fct_flights"].table_bytes, costs["fct_flights"].table_rows) == fct
     # the rendered table, with prices turned into money
-    text = render_costs(list(costs.values()), 5, {"PLATFORM_PRICE_CPU_HOUR": "3600", "PLATFORM_PRICE_GB_MONTH": "1000000000"})
+    text = render_costs(
+        list(costs.values()), 5, {"PLATFORM_PRICE_CPU_HOUR": "3600", "PLATFORM_PRICE_GB_MONTH": "1000000000"}
+    )
     lines = text.splitlines()
     assert "cpu USD/run" in lines[0] and "storage USD/month" in lines[0]
     clean_line = next(line for line in lines if line.startswith("clean_flights "))

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from platform_assets.local_instance import EVENT_LOG_SETTINGS
+from platform_assets.local_instance import EVENT_LOG_SETTINGS, LOCAL_PROCESS_SETTINGS
 from platform_assets.resources.embedded_postgres import embedded_instance_url, stop_embedded_server
 from tests.processes import stop_process_tree
 from tests.project_copy import BIN, bare_env, copy_project, make_up
@@ -54,7 +54,7 @@ def test_up_writes_every_instance_variable_once_and_keeps_the_users_lines(root, 
     make_up(root, bare)  # idempotent
     lines = (root / ".env").read_text().splitlines()
     url = embedded_instance_url(root / ".platform")
-    expected = {"DAGSTER_HOME": str(root), "DAGSTER_POSTGRES_URL": url, **EVENT_LOG_SETTINGS}
+    expected = {"DAGSTER_HOME": str(root), "DAGSTER_POSTGRES_URL": url, **EVENT_LOG_SETTINGS, **LOCAL_PROCESS_SETTINGS}
     # NAME=${NAME:-default}: an exported value wins over the file
     assert sorted(lines) == sorted(["MY_OWN_SETTING=kept", *(f"{k}=${{{k}:-{v}}}" for k, v in expected.items())])
 
@@ -69,14 +69,30 @@ def test_instance_info_works_with_nothing_exported(root, bare):
 
 
 def test_asset_materialize_records_its_run_in_the_embedded_instance(root, bare):
-    _run([str(BIN / "dagster"), "asset", "materialize", "-f", DEFS, "--select", "*",
-          "--partition-range", "2013-02-01...2013-02-03"], root, bare)
+    _run(
+        [
+            str(BIN / "dagster"),
+            "asset",
+            "materialize",
+            "-f",
+            DEFS,
+            "--select",
+            "*",
+            "--partition-range",
+            "2013-02-01...2013-02-03",
+        ],
+        root,
+        bare,
+    )
     url = embedded_instance_url(root / ".platform")
     with psycopg.connect(url.replace("postgresql+psycopg2://", "postgresql://")) as conn:
         statuses = conn.execute("select status from runs").fetchall()
         (run_id,) = conn.execute("select run_id from runs").fetchone()
-        planned = conn.execute("select count(*) from event_logs where run_id = %s "
-                               "and dagster_event_type = 'ASSET_MATERIALIZATION_PLANNED'", (run_id,)).fetchone()[0]
+        planned = conn.execute(
+            "select count(*) from event_logs where run_id = %s "
+            "and dagster_event_type = 'ASSET_MATERIALIZATION_PLANNED'",
+            (run_id,),
+        ).fetchone()[0]
     assert statuses == [("SUCCESS",)]
     # .env's DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS reached the CLI: one planned event
     # per asset carrying the 3-day range, not one per partition (2 x 3)
@@ -90,8 +106,15 @@ def test_an_exported_url_wins_over_the_embedded_default(root, bare, warehouse):
 
     parts = urlsplit(warehouse.url)
     ensure_database(urlunsplit(parts._replace(path="/postgres")), "dagster_exported")
-    env = {**bare, "DAGSTER_POSTGRES_URL": urlunsplit(parts._replace(scheme="postgresql+psycopg2", path="/dagster_exported"))}
-    _run([str(BIN / "dagster"), "asset", "materialize", "-f", DEFS, "--select", "*", "--partition", "2013-02-05"], root, env)
+    env = {
+        **bare,
+        "DAGSTER_POSTGRES_URL": urlunsplit(parts._replace(scheme="postgresql+psycopg2", path="/dagster_exported")),
+    }
+    _run(
+        [str(BIN / "dagster"), "asset", "materialize", "-f", DEFS, "--select", "*", "--partition", "2013-02-05"],
+        root,
+        env,
+    )
     with psycopg.connect(urlunsplit(parts._replace(path="/dagster_exported"))) as conn:
         assert conn.execute("select count(*) from runs").fetchone()[0] == 1
 
@@ -106,7 +129,7 @@ def test_dg_list_defs_shows_every_asset_and_check_of_the_python_definitions(root
     from platform_assets.definitions import defs
 
     proc = _run([str(BIN / "dg"), "list", "defs", "--json"], root, {**bare, "PATH": "/usr/bin:/bin"})
-    listed = json.loads(proc.stdout[proc.stdout.index("{"):])
+    listed = json.loads(proc.stdout[proc.stdout.index("{") :])
     assets = {tuple(a["asset_key_parts"]): a for a in listed["assets"]}
     graph = defs.resolve_asset_graph()
     assert set(assets) == {tuple(k.path) for k in graph.get_all_asset_keys()}
@@ -126,7 +149,9 @@ def test_dg_list_defs_shows_every_asset_and_check_of_the_python_definitions(root
 def test_dg_launch_runs_a_partition_range_as_one_run(root, bare):
     env = {**bare, "PATH": "/usr/bin:/bin"}
     _run([str(BIN / "platform-assets"), "publish-sample", "--start", "2013-04-01", "--end", "2013-04-02"], root, env)
-    proc = _run([str(BIN / "dg"), "launch", "--assets", "*", "--partition-range", "2013-04-01...2013-04-02"], root, env, 600)
+    proc = _run(
+        [str(BIN / "dg"), "launch", "--assets", "*", "--partition-range", "2013-04-01...2013-04-02"], root, env, 600
+    )
     assert (proc.stdout + proc.stderr).count("RUN_SUCCESS") == 1
     home = root
     url = embedded_instance_url(home / ".platform").replace("postgresql+psycopg2://", "postgresql://")
@@ -150,8 +175,14 @@ def test_dev_serves_the_ui_on_loopback_with_nothing_exported(root, bare, tmp_pat
     args = [str(BIN / command[0]), *command[1:], "-h", "127.0.0.1", "-p", str(port)]
     with open(log, "wb") as sink:
         # Own process group: the webserver, daemon and code servers it spawns stop with it.
-        proc = subprocess.Popen(args, cwd=root, env={**bare, "PATH": "/usr/bin:/bin"}, stdout=sink,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            args,
+            cwd=root,
+            env={**bare, "PATH": "/usr/bin:/bin"},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 180
         info = None
@@ -164,8 +195,9 @@ def test_dev_serves_the_ui_on_loopback_with_nothing_exported(root, bare, tmp_pat
                 time.sleep(1)
         assert info is not None, log.read_text()[-3000:]
         query = json.dumps({"query": "{ repositoriesOrError { ... on RepositoryConnection { nodes { name } } } }"})
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=query.encode(),
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/graphql", data=query.encode(), headers={"Content-Type": "application/json"}
+        )
         deadline = time.monotonic() + 120
         while True:  # the code location loads in the background
             with urllib.request.urlopen(request, timeout=30) as response:

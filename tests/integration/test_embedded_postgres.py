@@ -24,7 +24,9 @@ def _databases(url: str) -> set[str]:
 
 
 def _stop_from_another_process(home) -> None:
-    code = "import sys; from platform_assets.resources.embedded_postgres import stop_embedded_server as s; s(sys.argv[1])"
+    code = (
+        "import sys; from platform_assets.resources.embedded_postgres import stop_embedded_server as s; s(sys.argv[1])"
+    )
     subprocess.run([sys.executable, "-c", code, str(home)], check=True, timeout=60)
 
 

@@ -33,9 +33,22 @@ def ranged_run(warehouse):
         "DAGSTER_POSTGRES_URL": urlunsplit(parts._replace(scheme="postgresql+psycopg2", path="/dagster_storage_test")),
     }
     proc = subprocess.run(
-        [str(BIN / "dagster"), "asset", "materialize", "-f", str(DEFS), "--select", "*",
-         "--partition-range", "2013-01-01...2013-01-10"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [
+            str(BIN / "dagster"),
+            "asset",
+            "materialize",
+            "-f",
+            str(DEFS),
+            "--select",
+            "*",
+            "--partition-range",
+            "2013-01-01...2013-01-10",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     url = urlunsplit(parts._replace(path="/dagster_storage_test"))
@@ -47,12 +60,15 @@ def ranged_run(warehouse):
 def test_every_partition_is_materialized_from_one_planned_event_per_asset(ranged_run):
     url, run_id = ranged_run
     with psycopg.connect(url) as conn:
-        events = dict(conn.execute(
-            "select dagster_event_type, count(*) from event_logs where run_id = %s group by 1", (run_id,)
-        ).fetchall())
+        events = dict(
+            conn.execute(
+                "select dagster_event_type, count(*) from event_logs where run_id = %s group by 1", (run_id,)
+            ).fetchall()
+        )
         partitions = conn.execute(
             "select asset_key, count(distinct partition) from event_logs where run_id = %s "
-            "and dagster_event_type = 'ASSET_MATERIALIZATION' group by 1", (run_id,)
+            "and dagster_event_type = 'ASSET_MATERIALIZATION' group by 1",
+            (run_id,),
         ).fetchall()
     assert sorted(partitions) == [('["downstream"]', 10), ('["upstream"]', 10)]
     # DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS: one planned event per asset carrying the range
@@ -72,7 +88,8 @@ def test_the_unpartitioned_checks_evaluation_is_its_latest_execution(ranged_run)
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "select partition, execution_status from asset_check_executions where run_id = %s "
-            "and check_name = 'window_is_fine' order by id", (run_id,)
+            "and check_name = 'window_is_fine' order by id",
+            (run_id,),
         ).fetchall()
     assert rows[-1] == (None, "SUCCEEDED")
     assert sorted(p for p, status in rows[:-1] if status == "PLANNED") == [f"2013-01-{d:02d}" for d in range(1, 11)]

@@ -14,10 +14,20 @@ import pytest
 from tests.integration.conftest import JANUARY, query
 
 TABLES = [
-    "clean.flights", "clean.weather", "clean.airlines", "clean.airports", "clean.planes",
-    "quarantine.flights", "quarantine.weather", "aggregate.flight_daily_metrics",
-    "analytics.fct_flights", "analytics.mart_carrier_daily_performance", "analytics.mart_weather_delay",
-    "analytics.dim_carriers", "analytics.dim_airports", "analytics.dim_planes",
+    "clean.flights",
+    "clean.weather",
+    "clean.airlines",
+    "clean.airports",
+    "clean.planes",
+    "quarantine.flights",
+    "quarantine.weather",
+    "aggregate.flight_daily_metrics",
+    "analytics.fct_flights",
+    "analytics.mart_carrier_daily_performance",
+    "analytics.mart_weather_delay",
+    "analytics.dim_carriers",
+    "analytics.dim_airports",
+    "analytics.dim_planes",
 ]
 
 
@@ -36,7 +46,9 @@ def landing_rows(landing, folder: str, first: dt.date, last: dt.date) -> list[di
 def snapshot(warehouse) -> dict[str, tuple]:
     """Row count and an order-independent checksum of every table the job writes."""
     return {
-        table: query(warehouse, f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {table} t")[0]
+        table: query(
+            warehouse, f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {table} t"
+        )[0]
         for table in TABLES
     }
 
@@ -60,7 +72,10 @@ def _materializations(result: dg.ExecuteInProcessResult, asset: str) -> list[dg.
 
 
 def _row_counts_by_partition(result: dg.ExecuteInProcessResult, asset: str) -> dict[dt.date, int]:
-    return {dt.date.fromisoformat(m.partition): m.metadata["dagster/row_count"].value for m in _materializations(result, asset)}
+    return {
+        dt.date.fromisoformat(m.partition): m.metadata["dagster/row_count"].value
+        for m in _materializations(result, asset)
+    }
 
 
 def test_each_partition_of_a_ranged_run_carries_its_own_figures(january, warehouse, landing):
@@ -71,13 +86,24 @@ def test_each_partition_of_a_ranged_run_carries_its_own_figures(january, warehou
     assert len(flights_per_day) == 31 and len(set(flights_per_day.values())) > 1  # a shared figure could not pass
     assert _row_counts_by_partition(january, "raw_flights") == dict(flights_per_day)
     assert _row_counts_by_partition(january, "raw_weather") == dict(weather_per_day)
-    quarantined = dict(query(warehouse, "select partition_date, count(*) from quarantine.flights "
-                                        "where partition_date between %s and %s group by 1", JANUARY))
+    quarantined = dict(
+        query(
+            warehouse,
+            "select partition_date, count(*) from quarantine.flights where partition_date between %s and %s group by 1",
+            JANUARY,
+        )
+    )
     clean = {day: n - quarantined.get(day, 0) for day, n in flights_per_day.items()}
     assert _row_counts_by_partition(january, "clean_flights") == clean
     assert _row_counts_by_partition(january, "fct_flights") == clean  # one fact row per clean flight
-    groups = dict(query(warehouse, "select flight_date, count(*) from aggregate.flight_daily_metrics "
-                                   "where flight_date between %s and %s group by 1", JANUARY))
+    groups = dict(
+        query(
+            warehouse,
+            "select flight_date, count(*) from aggregate.flight_daily_metrics "
+            "where flight_date between %s and %s group by 1",
+            JANUARY,
+        )
+    )
     assert _row_counts_by_partition(january, "flight_daily_metrics") == groups
     # each day's own inputs and quarantine figures, and the run's window as context
     for m in _materializations(january, "clean_flights"):
@@ -106,8 +132,14 @@ def test_run_level_figures_sit_on_the_newest_partition_of_the_window(january):
 
 def test_reference_views_and_dimensions_are_materialized_once_and_daily_models_once_per_day(january, warehouse):
     """A month's run: one materialization per day for dbt models whose rows are days, one in all for the rest."""
-    for asset in ("stg_flights", "stg_weather", "stg_flight_daily_metrics", "fct_flights", "mart_weather_delay",
-                  "mart_carrier_daily_performance"):
+    for asset in (
+        "stg_flights",
+        "stg_weather",
+        "stg_flight_daily_metrics",
+        "fct_flights",
+        "mart_weather_delay",
+        "mart_carrier_daily_performance",
+    ):
         events = _materializations(january, asset)
         assert sorted(m.partition for m in events) == [
             (JANUARY[0] + dt.timedelta(days=i)).isoformat() for i in range(31)
@@ -117,8 +149,11 @@ def test_reference_views_and_dimensions_are_materialized_once_and_daily_models_o
         assert [m.partition for m in events] == [None], asset
         assert events[0].metadata["cost/wall_s"].value > 0, asset  # the step's figures, on that one event
     # the dimensions are whole: every carrier of the month's flights is there
-    missing = query(warehouse, "select count(distinct f.carrier) from analytics.fct_flights f left join "
-                               "analytics.dim_carriers d using (carrier) where d.carrier is null")[0][0]
+    missing = query(
+        warehouse,
+        "select count(distinct f.carrier) from analytics.fct_flights f left join "
+        "analytics.dim_carriers d using (carrier) where d.carrier is null",
+    )[0][0]
     assert missing == 0
 
 
@@ -127,8 +162,10 @@ def test_a_dimension_is_materialized_alone_without_a_partition(january, defs, wa
     with warehouse.connect() as conn:
         conn.execute("delete from analytics.dim_carriers")
     result = dg.materialize(
-        assets=[*defs.assets, *defs.asset_checks], resources=defs.resources,
-        selection=dg.AssetSelection.assets("dim_carriers"), instance=dg.DagsterInstance.ephemeral(),
+        assets=[*defs.assets, *defs.asset_checks],
+        resources=defs.resources,
+        selection=dg.AssetSelection.assets("dim_carriers"),
+        instance=dg.DagsterInstance.ephemeral(),
     )
     assert result.success
     assert [m.partition for m in _materializations(result, "dim_carriers")] == [None]
@@ -171,17 +208,24 @@ def test_month_reconciles_with_landing_files(january, warehouse, landing):
 
 def test_weather_reconciles_with_landing_files(january, warehouse, landing):
     source = landing_rows(landing, "weather", *JANUARY)
-    clean = query(warehouse, "select count(*) from clean.weather where observation_date between %s and %s", JANUARY)[0][0]
-    quarantined = query(warehouse, "select count(*) from quarantine.weather where partition_date between %s and %s", JANUARY)[0][0]
+    clean = query(warehouse, "select count(*) from clean.weather where observation_date between %s and %s", JANUARY)[0][
+        0
+    ]
+    quarantined = query(
+        warehouse, "select count(*) from quarantine.weather where partition_date between %s and %s", JANUARY
+    )[0][0]
     assert clean + quarantined == len(source)
 
 
 def _indexes(warehouse) -> list[tuple]:
     """Every index of the window-written tables (dbt renames the dimensions' keys on every
     rebuild of their table materialization: not the window path, so left out)."""
-    return query(warehouse, "select schemaname, tablename, indexname, indexdef from pg_indexes "
-                            "where schemaname in ('clean', 'quarantine', 'aggregate', 'analytics') "
-                            "and tablename not like 'dim\\_%%' order by 1, 2, 3")
+    return query(
+        warehouse,
+        "select schemaname, tablename, indexname, indexdef from pg_indexes "
+        "where schemaname in ('clean', 'quarantine', 'aggregate', 'analytics') "
+        "and tablename not like 'dim\\_%%' order by 1, 2, 3",
+    )
 
 
 def test_rerunning_the_month_and_a_day_changes_nothing_and_keeps_every_key_and_index(january, run_window, warehouse):
@@ -189,11 +233,16 @@ def test_rerunning_the_month_and_a_day_changes_nothing_and_keeps_every_key_and_i
     before, indexes = snapshot(warehouse), _indexes(warehouse)
     # the grain keys of the Python layers and the dbt contracts' primary keys, plus dbt's flight_date indexes
     assert {(schema, table) for schema, table, name, _ in indexes if name.endswith("_pkey")} >= {
-        ("clean", "flights"), ("analytics", "fct_flights"), ("analytics", "mart_carrier_daily_performance"),
-        ("analytics", "mart_weather_delay")}
+        ("clean", "flights"),
+        ("analytics", "fct_flights"),
+        ("analytics", "mart_carrier_daily_performance"),
+        ("analytics", "mart_weather_delay"),
+    }
     # and the window column's index where the grain does not lead with it
     assert {(schema, table, name) for schema, table, name, _ in indexes} >= {
-        ("clean", "flights", "flights_flight_date_idx"), ("quarantine", "flights", "flights_partition_date_idx")}
+        ("clean", "flights", "flights_flight_date_idx"),
+        ("quarantine", "flights", "flights_partition_date_idx"),
+    }
     assert run_window(*JANUARY).success
     assert snapshot(warehouse) == before
     assert _indexes(warehouse) == indexes
@@ -204,11 +253,25 @@ def test_rerunning_the_month_and_a_day_changes_nothing_and_keeps_every_key_and_i
 
 def _enforced(warehouse, relation: str) -> tuple[set[str], set[str]]:
     """(NOT NULL columns, primary-key columns) of ``relation`` as the warehouse holds them."""
-    not_null = {r[0] for r in query(warehouse, "select attname from pg_attribute where attrelid = %s::regclass "
-                                               "and attnum > 0 and not attisdropped and attnotnull", (relation,))}
-    key = {r[0] for r in query(warehouse, "select a.attname from pg_constraint c join pg_attribute a "
-                                          "on a.attrelid = c.conrelid and a.attnum = any(c.conkey) "
-                                          "where c.conrelid = %s::regclass and c.contype = 'p'", (relation,))}
+    not_null = {
+        r[0]
+        for r in query(
+            warehouse,
+            "select attname from pg_attribute where attrelid = %s::regclass "
+            "and attnum > 0 and not attisdropped and attnotnull",
+            (relation,),
+        )
+    }
+    key = {
+        r[0]
+        for r in query(
+            warehouse,
+            "select a.attname from pg_constraint c join pg_attribute a "
+            "on a.attrelid = c.conrelid and a.attnum = any(c.conkey) "
+            "where c.conrelid = %s::regclass and c.contype = 'p'",
+            (relation,),
+        )
+    }
     return not_null, key
 
 
@@ -221,8 +284,11 @@ def test_the_keys_and_required_columns_dbt_no_longer_tests_are_enforced_by_the_w
     from platform_assets.tables import FLIGHT_DAILY_METRICS
 
     manifest = json.loads(dbt_project.manifest_path.read_text())
-    contracts = [n for n in manifest["nodes"].values()
-                 if n["resource_type"] == "model" and n["config"].get("contract", {}).get("enforced")]
+    contracts = [
+        n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["config"].get("contract", {}).get("enforced")
+    ]
     assert {n["name"] for n in contracts} >= {"fct_flights", "mart_carrier_daily_performance", "mart_weather_delay"}
     for node in contracts:
         declared = {c: {k["type"] for k in col.get("constraints", [])} for c, col in node["columns"].items()}
@@ -259,7 +325,9 @@ def test_weather_mart_joins_each_flight_once(january, warehouse):
 
 
 def test_volume_anomaly_check_scores_only_days_with_a_baseline(january):
-    check = next(e for e in january.get_asset_check_evaluations() if e.check_name == "daily_volume_within_weekday_baseline")
+    check = next(
+        e for e in january.get_asset_check_evaluations() if e.check_name == "daily_volume_within_weekday_baseline"
+    )
     assert check.severity == dg.AssetCheckSeverity.WARN
     # January 29-31 are the first days with four earlier same weekdays; 3 origins each
     assert check.metadata["days_scored"].value == 3 * 3
@@ -275,14 +343,18 @@ def test_a_backfill_of_only_the_partitioned_assets_builds_the_marts_after_the_cl
     with warehouse.connect() as conn:  # as if these days had never reached the marts
         conn.execute("delete from analytics.fct_flights where flight_date between %s and %s", (first, last))
     result = dg.materialize(
-        assets=[*defs.assets, *defs.asset_checks], resources=defs.resources,
-        selection=dg.AssetSelection.assets(*partitioned), instance=dg.DagsterInstance.ephemeral(),
+        assets=[*defs.assets, *defs.asset_checks],
+        resources=defs.resources,
+        selection=dg.AssetSelection.assets(*partitioned),
+        instance=dg.DagsterInstance.ephemeral(),
         tags={"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)},
     )
     assert result.success
     order = [e.step_key for e in result.all_events if e.event_type_value in ("STEP_START", "STEP_SUCCESS")]
     dbt_start = order.index("dbt_models")
-    assert dbt_start > max(i for i, step in enumerate(order) if step in ("clean_flights", "clean_weather", "flight_daily_metrics"))
+    assert dbt_start > max(
+        i for i, step in enumerate(order) if step in ("clean_flights", "clean_weather", "flight_daily_metrics")
+    )
     fct, clean = query(
         warehouse,
         "select (select count(*) from analytics.fct_flights where flight_date between %s and %s), "

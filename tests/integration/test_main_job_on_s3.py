@@ -28,12 +28,15 @@ def test_a_day_runs_end_to_end_on_s3(defs, warehouse, s3_bucket):
     # raw parquet went to the S3 lake, and the warehouse and marts hold the day
     assert lake.list_keys("raw/flights") == [f"raw/flights/{day}.parquet"]
     assert lake.parquet_row_count([f"raw/flights/{day}.parquet"]) == source_rows
-    assert query(warehouse, "select count(*) from analytics.fct_flights where flight_date = %s", (day,)) == [(source_rows,)]
+    assert query(warehouse, "select count(*) from analytics.fct_flights where flight_date = %s", (day,)) == [
+        (source_rows,)
+    ]
     assert query(warehouse, "select distinct source_file from clean.flights where flight_date = %s", (day,)) == [
         (f"flights/{day}.csv",)
     ]
     reconciled = {
         e.asset_key.to_user_string(): e.passed
-        for e in result.get_asset_check_evaluations() if e.check_name == "raw_equals_clean_plus_quarantined"
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "raw_equals_clean_plus_quarantined"
     }
     assert reconciled and all(reconciled.values())

@@ -17,7 +17,11 @@ import polars as pl
 import psycopg
 import pytest
 
-from platform_assets.resources.embedded_postgres import embedded_instance_url, embedded_warehouse_url, stop_embedded_server
+from platform_assets.resources.embedded_postgres import (
+    embedded_instance_url,
+    embedded_warehouse_url,
+    stop_embedded_server,
+)
 from tests.project_copy import BIN, bare_env, copy_project, make_up
 
 DAYS = ["2013-01-01", "2013-01-02", "2013-01-03", "2013-01-04", "2013-01-05"]
@@ -73,7 +77,10 @@ def _run(args, project, timeout=600) -> subprocess.CompletedProcess:
 def test_a_new_source_declared_in_yaml_runs_end_to_end(project):
     copy, env = project
     # 1. the template, from dg's own scaffolding
-    _run([str(BIN / "dg"), "scaffold", "defs", "platform_assets.components.LandingSource", "sources/seattle_weather"], project)
+    _run(
+        [str(BIN / "dg"), "scaffold", "defs", "platform_assets.components.LandingSource", "sources/seattle_weather"],
+        project,
+    )
     yaml_path = copy / "platform_assets/defs/sources/seattle_weather/defs.yaml"
     assert "type: platform_assets.components.LandingSource" in yaml_path.read_text()
     # 2. filled in for the new dataset; dg checks it
@@ -96,14 +103,27 @@ def test_a_new_source_declared_in_yaml_runs_end_to_end(project):
         published += part.height
 
     # 4. one ranged run of the new source's assets and checks
-    proc = _run([str(BIN / "dg"), "launch", "--assets", "key:raw_seattle_weather or key:clean_seattle_weather",
-                 "--partition-range", f"{DAYS[0]}...{DAYS[-1]}"], project)
+    proc = _run(
+        [
+            str(BIN / "dg"),
+            "launch",
+            "--assets",
+            "key:raw_seattle_weather or key:clean_seattle_weather",
+            "--partition-range",
+            f"{DAYS[0]}...{DAYS[-1]}",
+        ],
+        project,
+    )
     assert (proc.stdout + proc.stderr).count("RUN_SUCCESS") == 1
 
     warehouse = embedded_warehouse_url(copy / ".platform")
     with psycopg.connect(warehouse) as conn:
-        clean = conn.execute("select observation_date, temp_max_c, weather from clean.seattle_weather order by 1").fetchall()
-        quarantined = conn.execute("select partition_date, failed_rules, date from quarantine.seattle_weather").fetchall()
+        clean = conn.execute(
+            "select observation_date, temp_max_c, weather from clean.seattle_weather order by 1"
+        ).fetchall()
+        quarantined = conn.execute(
+            "select partition_date, failed_rules, date from quarantine.seattle_weather"
+        ).fetchall()
     assert len(clean) + len(quarantined) == published == len(DAYS) + 1
     assert [str(d) for d, _, _ in clean] == DAYS
     expected = rows.filter(pl.col("date") == "2013/01/01").row(0, named=True)
@@ -112,9 +132,11 @@ def test_a_new_source_declared_in_yaml_runs_end_to_end(project):
 
     instance = embedded_instance_url(copy / ".platform").replace("postgresql+psycopg2://", "postgresql://")
     with psycopg.connect(instance) as conn:
-        checks = dict(conn.execute(
-            "select check_name, execution_status from asset_check_executions where asset_key like '%seattle%'"
-        ).fetchall())
+        checks = dict(
+            conn.execute(
+                "select check_name, execution_status from asset_check_executions where asset_key like '%seattle%'"
+            ).fetchall()
+        )
     assert checks == {
         "clean_seattle_weather": "SUCCEEDED",
         "clean_seattle_weather_plausibility": "SUCCEEDED",

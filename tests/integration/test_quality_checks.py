@@ -39,7 +39,8 @@ def test_the_real_impossible_wind_speed_is_nulled_and_flagged_not_warned(run_win
     rows = query(
         warehouse,
         "select origin, observed_at, wind_speed_mph, temp_f, nulled_values from clean.weather "
-        "where observation_date = %s and nulled_values is not null", (day,),
+        "where observation_date = %s and nulled_values is not null",
+        (day,),
     )
     assert len(rows) == 1
     origin, observed_at, wind, temp, why = rows[0]
@@ -67,9 +68,15 @@ def test_real_defects_are_reported_at_warn_and_do_not_block(day, check, rule, ru
     assert warned.metadata["failures_by_rule"].value[rule] >= 1
     assert "|" in warned.metadata["failure_sample"].value  # a Markdown table a person can act on
     # the blocking gates pass on the real data, and nothing is lost
-    for name in ("clean_flights:clean_flights", "clean_weather:clean_weather", "flight_daily_metrics:flight_daily_metrics",
-                 "clean_flights:raw_equals_clean_plus_quarantined", "clean_weather:raw_equals_clean_plus_quarantined",
-                 "clean_flights:quarantine_share_within_limit", "clean_weather:quarantine_share_within_limit"):
+    for name in (
+        "clean_flights:clean_flights",
+        "clean_weather:clean_weather",
+        "flight_daily_metrics:flight_daily_metrics",
+        "clean_flights:raw_equals_clean_plus_quarantined",
+        "clean_weather:raw_equals_clean_plus_quarantined",
+        "clean_flights:quarantine_share_within_limit",
+        "clean_weather:quarantine_share_within_limit",
+    ):
         assert checks[name].passed, name
     # unknown tail numbers: a real gap, counted at WARN, equal to a count straight from the landing files
     known = {row["tailnum"] for row in _csv(landing, "reference/planes.csv")}
@@ -107,19 +114,25 @@ def test_corrupted_day_blocks_its_marts_and_keeps_previous_good_data(run_window,
         assert gate.metadata["quarantined_rows"].value == jfk_rows
         assert checks["clean_flights:raw_equals_clean_plus_quarantined"].passed  # nothing lost
         reasons = query(
-            warehouse, "select failed_rules, reason, count(*) from quarantine.flights where partition_date = %s group by 1, 2",
+            warehouse,
+            "select failed_rules, reason, count(*) from quarantine.flights where partition_date = %s group by 1, 2",
             (day,),
         )
-        assert reasons == [("origin.isin(['EWR', 'JFK', 'LGA'])", "origin.isin(['EWR', 'JFK', 'LGA']) (got 'KJFK')", jfk_rows)]
+        assert reasons == [
+            ("origin.isin(['EWR', 'JFK', 'LGA'])", "origin.isin(['EWR', 'JFK', 'LGA']) (got 'KJFK')", jfk_rows)
+        ]
         materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
         assert "fct_flights" not in materialized and "mart_carrier_daily_performance" not in materialized
-        assert query(
-            warehouse,
-            "select (select md5(string_agg(f::text, '|' order by f::text)) from analytics.fct_flights f where flight_date = %s), "
-            "(select md5(string_agg(m::text, '|' order by m::text)) from analytics.mart_carrier_daily_performance m "
-            "where flight_date = %s)",
-            (day, day),
-        ) == marts_before
+        assert (
+            query(
+                warehouse,
+                "select (select md5(string_agg(f::text, '|' order by f::text)) from analytics.fct_flights f where flight_date = %s), "
+                "(select md5(string_agg(m::text, '|' order by m::text)) from analytics.mart_carrier_daily_performance m "
+                "where flight_date = %s)",
+                (day, day),
+            )
+            == marts_before
+        )
         # the checks-only run (what CI runs) sees the bad rows and fails on the ERROR check
         assert cli.main(["check", "--start", day.isoformat(), "--end", day.isoformat()]) == 1
     finally:
@@ -133,15 +146,20 @@ def test_two_flights_sharing_a_natural_key_fail_the_stg_flights_check(run_window
     day = dt.date(2013, 1, 26)
     run = run_window(day, day)  # its dbt build runs the key check too
     assert run.success
-    (first, second), = query(
+    ((first, second),) = query(
         warehouse,
-        "select min(flight_id), max(flight_id) from clean.flights where flight_date = %s and carrier = 'UA'", (day,),
+        "select min(flight_id), max(flight_id) from clean.flights where flight_date = %s and carrier = 'UA'",
+        (day,),
     )
     natural_key = "select carrier, flight_number, origin from clean.flights where flight_id = %s"
     (claimed,), (original,) = query(warehouse, natural_key, (first,)), query(warehouse, natural_key, (second,))
 
     def failed_checks(result) -> set[str]:
-        return {f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations() if not e.passed}
+        return {
+            f"{e.asset_key.to_user_string()}:{e.check_name}"
+            for e in result.get_asset_check_evaluations()
+            if not e.passed
+        }
 
     key_check = "stg_flights:key_joins_columns_stg_flights_flight_id"
     evaluated = {f"{e.asset_key.to_user_string()}:{e.check_name}" for e in run.get_asset_check_evaluations()}
@@ -171,7 +189,9 @@ def test_marts_are_fresh_only_when_the_latest_partition_is_in(defs):
 
     def evaluate() -> dict[str, dg.AssetCheckEvaluation]:
         result = dg.materialize(
-            assets=[*defs.assets, *defs.asset_checks], resources=defs.resources, instance=instance,
+            assets=[*defs.assets, *defs.asset_checks],
+            resources=defs.resources,
+            instance=instance,
             selection=dg.AssetSelection.checks(*FRESHNESS_CHECKS),
         )
         return {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}

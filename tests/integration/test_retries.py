@@ -34,9 +34,14 @@ def test_s3_503s_heal_after_a_step_retry(defs, s3_endpoint, s3_bucket, tmp_path)
     try:
         flaky = S3Resource(endpoint_url=proxy.url)
         result = dg.materialize(
-            assets=defs.assets, selection="key:raw_flights", partition_key=str(day),
-            resources={**defs.resources, "landing": StorageResource(url=f"s3://{s3_bucket}/landing", s3=flaky),
-                       "lake": StorageResource(url=str(tmp_path / "lake"))},
+            assets=defs.assets,
+            selection="key:raw_flights",
+            partition_key=str(day),
+            resources={
+                **defs.resources,
+                "landing": StorageResource(url=f"s3://{s3_bucket}/landing", s3=flaky),
+                "lake": StorageResource(url=str(tmp_path / "lake")),
+            },
             instance=dg.DagsterInstance.ephemeral(),
         )
     finally:
@@ -54,7 +59,8 @@ def test_a_dropped_warehouse_connection_heals_after_a_step_retry(defs, warehouse
     try:
         through_proxy = WarehouseResource(url=f"postgresql://postgres@127.0.0.1:{proxy.port}/warehouse")
         result = dg.materialize(
-            assets=defs.assets, selection="key:raw_airlines or key:clean_airlines",
+            assets=defs.assets,
+            selection="key:raw_airlines or key:clean_airlines",
             resources={**defs.resources, "warehouse": through_proxy},
             instance=dg.DagsterInstance.ephemeral(),
         )
@@ -69,9 +75,12 @@ def test_a_dropped_warehouse_connection_heals_after_a_step_retry(defs, warehouse
 def test_a_permanent_fault_fails_once_without_retries(defs, tmp_path):
     empty = StorageResource(url=str(tmp_path / "landing"))  # the day's drop never landed
     result = dg.materialize(
-        assets=defs.assets, selection="key:raw_flights", partition_key="2013-03-05",
+        assets=defs.assets,
+        selection="key:raw_flights",
+        partition_key="2013-03-05",
         resources={**defs.resources, "landing": empty, "lake": StorageResource(url=str(tmp_path / "lake"))},
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
     )
     assert not result.success
     assert len(_events(result, "STEP_FAILURE")) == 1

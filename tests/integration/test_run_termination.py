@@ -24,7 +24,7 @@ from tests.processes import stop_process_tree
 
 BIN = Path(sys.executable).parent
 
-CODE = '''
+CODE = """
 import os, pathlib, time
 import dagster as dg
 from platform_assets.executor import platform_executor
@@ -41,7 +41,7 @@ def after():
     (MARKS / "after").touch()
 
 defs = dg.Definitions(assets=[slow, after], executor=platform_executor("in_process"))
-'''
+"""
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -53,9 +53,14 @@ def test_an_interrupted_run_is_not_retried_and_starts_no_further_step(tmp_path, 
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "PLATFORM_"))}
     env.update(MARKS=str(marks), DAGSTER_HOME=str(home))
-    proc = subprocess.Popen([str(BIN / "dagster"), "asset", "materialize", "-f", str(tmp_path / "defs.py"),
-                             "--select", "*"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [str(BIN / "dagster"), "asset", "materialize", "-f", str(tmp_path / "defs.py"), "--select", "*"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while not (marks / "slow-attempt-0").exists():
@@ -72,7 +77,10 @@ def test_an_interrupted_run_is_not_retried_and_starts_no_further_step(tmp_path, 
     with dg.DagsterInstance.from_config(str(home)) as instance:
         [run] = instance.get_runs()
         assert run.status == dg.DagsterRunStatus.FAILURE  # nobody asked Dagster to cancel it: a failure
-        kinds = [r.event_log_entry.dagster_event.event_type_value
-                 for r in instance.get_records_for_run(run.run_id).records if r.event_log_entry.is_dagster_event]
+        kinds = [
+            r.event_log_entry.dagster_event.event_type_value
+            for r in instance.get_records_for_run(run.run_id).records
+            if r.event_log_entry.is_dagster_event
+        ]
     assert "STEP_RESTARTED" not in kinds
     assert kinds.count("STEP_START") == 1

@@ -20,9 +20,13 @@ DAYS = [dt.date(2013, 1, 1) + dt.timedelta(days=i) for i in range(4)]
 def spec(warehouse, request) -> TableSpec:
     """A scratch table with the platform's write path (no real table is disturbed), dropped after."""
     spec = TableSpec(
-        schema="scratch", name=f"bulk_{request.node.name[-40:].lower()}",
+        schema="scratch",
+        name=f"bulk_{request.node.name[-40:].lower()}",
         columns={"day": pl.Date(), "k": pl.String(), "n": pl.Int32()},
-        descriptions={}, grain=("day", "k"), window_column="day", not_null=("n",),
+        descriptions={},
+        grain=("day", "k"),
+        window_column="day",
+        not_null=("n",),
     )
     yield spec
     with warehouse.connect() as conn:
@@ -31,7 +35,11 @@ def spec(warehouse, request) -> TableSpec:
 
 def _rows(days, keys, n) -> pl.DataFrame:
     return pl.DataFrame(
-        {"day": [d for d in days for _ in keys], "k": [k for _ in days for k in keys], "n": [n] * (len(days) * len(keys))}
+        {
+            "day": [d for d in days for _ in keys],
+            "k": [k for _ in days for k in keys],
+            "n": [n] * (len(days) * len(keys)),
+        }
     ).cast({"day": pl.Date(), "k": pl.String(), "n": pl.Int32()})
 
 
@@ -69,9 +77,12 @@ def test_a_window_holding_most_rows_keeps_the_rows_outside_it(warehouse, spec):
 
 def test_a_window_column_behind_the_grain_gets_its_own_index_and_keeps_it_through_bulk_loads(warehouse, request):
     spec = TableSpec(
-        schema="scratch", name=f"bulk_{request.node.name[-40:].lower()}",
+        schema="scratch",
+        name=f"bulk_{request.node.name[-40:].lower()}",
         columns={"day": pl.Date(), "k": pl.String(), "n": pl.Int32()},
-        descriptions={}, grain=("k", "day"), window_column="day",
+        descriptions={},
+        grain=("k", "day"),
+        window_column="day",
     )
     try:
         warehouse.replace([TableWrite(spec, _rows(DAYS, "ab", 1), (DAYS[0], DAYS[-1]))])

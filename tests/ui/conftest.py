@@ -51,8 +51,13 @@ MONTH = ("2013-01-01", "2013-01-31")
 SCREENSHOTS = Path(os.getenv("UI_SCREENSHOTS") or ROOT / "docs" / "screenshots")
 CHROMIUM = os.getenv("UI_CHROMIUM") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 TAG_VAR = "UI_TEST_TAG"
 #: How long `dagster dev` may take to come up and load the code location (2 shared cores).
@@ -151,25 +156,40 @@ def platform(tmp_path_factory) -> Platform:
         landing = home / "landing"
         publish_sample(StorageResource(url=str(landing)), *(_date(d) for d in MONTH))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PLATFORM_", "DAGSTER_"))}
-        env.update({
-            TAG_VAR: tag,
-            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}",
-            "PLATFORM_HOME": str(home),
-            "DAGSTER_HOME": str(dagster_home),
-            "DAGSTER_POSTGRES_URL": instance_url,
-            **EVENT_LOG_SETTINGS,
-            "PLATFORM_WAREHOUSE_URL": warehouse_url,
-            "PLATFORM_LANDING_URL": str(landing),
-            "PLATFORM_LAKE_URL": str(home / "lake"),
-            # dbt models' column schemas and lineage (opt-in: it costs seconds per run)
-            "PLATFORM_DBT_COLUMN_METADATA": "1",
-        })
+        env.update(
+            {
+                TAG_VAR: tag,
+                "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}",
+                "PLATFORM_HOME": str(home),
+                "DAGSTER_HOME": str(dagster_home),
+                "DAGSTER_POSTGRES_URL": instance_url,
+                **EVENT_LOG_SETTINGS,
+                "PLATFORM_WAREHOUSE_URL": warehouse_url,
+                "PLATFORM_LANDING_URL": str(landing),
+                "PLATFORM_LAKE_URL": str(home / "lake"),
+                # dbt models' column schemas and lineage (opt-in: it costs seconds per run)
+                "PLATFORM_DBT_COLUMN_METADATA": "1",
+            }
+        )
         log = home / "materialize.log"
         with open(log, "wb") as sink:
             proc = subprocess.run(
-                [str(BIN / "dagster"), "asset", "materialize", "-m", "platform_assets.definitions", "--select", "*",
-                 "--partition-range", f"{MONTH[0]}...{MONTH[1]}"],
-                cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT, timeout=900,
+                [
+                    str(BIN / "dagster"),
+                    "asset",
+                    "materialize",
+                    "-m",
+                    "platform_assets.definitions",
+                    "--select",
+                    "*",
+                    "--partition-range",
+                    f"{MONTH[0]}...{MONTH[1]}",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                timeout=900,
             )
         assert proc.returncode == 0, _tail(log)
         yield Platform(home=home, landing=landing, env=env, tag=tag)
@@ -257,11 +277,16 @@ def dagster_dev(platform) -> DagsterDev:
     with open(log, "wb") as sink:
         proc = subprocess.Popen(
             [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_restore_sigint,
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_restore_sigint,
         )
     dev = DagsterDev(url=url, pgid=proc.pid, log=log)
     try:
+
         def serving() -> bool:
             if proc.poll() is not None:
                 pytest.fail(f"dagster dev exited with {proc.returncode}\n{_tail(log)}")
@@ -270,15 +295,18 @@ def dagster_dev(platform) -> DagsterDev:
         wait_for("the webserver of dagster dev", serving, STARTUP_TIMEOUT_S, log=log)
 
         def location_loaded() -> bool:
-            data = dev.graphql("{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus"
-                               " locationOrLoadError { __typename ... on PythonError { message } } } } } }")
+            data = dev.graphql(
+                "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus"
+                " locationOrLoadError { __typename ... on PythonError { message } } } } } }"
+            )
             entries = data["workspaceOrError"]["locationEntries"]
             for entry in entries:
                 loaded = entry["locationOrLoadError"] or {}
                 if loaded.get("__typename") == "PythonError":
                     pytest.fail(f"code location {entry['name']} failed to load: {loaded['message']}")
             return bool(entries) and all(
-                e["loadStatus"] == "LOADED" and (e["locationOrLoadError"] or {}).get("__typename") == "RepositoryLocation"
+                e["loadStatus"] == "LOADED"
+                and (e["locationOrLoadError"] or {}).get("__typename") == "RepositoryLocation"
                 for e in entries
             )
 
@@ -303,7 +331,10 @@ def browser(platform):
     with _tagged(platform.tag):  # Playwright's driver (node) and Chromium
         playwright = sync_playwright().start()
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, env={**os.environ, TAG_VAR: platform.tag},
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            env={**os.environ, TAG_VAR: platform.tag},
         )
     try:
         yield browser
@@ -329,8 +360,9 @@ def screenshot():
 
     def take(page, name: str, **kwargs) -> Path:
         # Dialogs fade in and graphs pan: wait until no CSS animation or transition runs.
-        page.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running')",
-                               polling=100, timeout=10_000)
+        page.wait_for_function(
+            "() => document.getAnimations().every(a => a.playState !== 'running')", polling=100, timeout=10_000
+        )
         path = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(path), **kwargs)
         return path

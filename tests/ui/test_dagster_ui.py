@@ -83,7 +83,8 @@ def test_asset_page_shows_the_columns_and_the_latest_row_count(page: Page, graph
     latest = page.get_by_role("link", name=re.compile(r"^2013-\d\d-\d\d$")).first
     expect(latest).to_be_visible()
     expect(page.get_by_text("Row count", exact=True).locator("..")).to_contain_text(
-        _number(_landed_flights(platform, latest.inner_text())))
+        _number(_landed_flights(platform, latest.inner_text()))
+    )
     screenshot(page, "asset")
 
 
@@ -108,8 +109,10 @@ def test_a_partition_shows_its_row_count(page: Page, platform, screenshot):
     expect(row.get_by_role("cell").nth(1)).to_have_text(_number(flights))
     page.set_viewport_size({"width": 1440, "height": 1300})
     row.scroll_into_view_if_needed()
-    row.evaluate("r => { const g = document.createRange(); g.selectNodeContents(r);"
-                 " getSelection().removeAllRanges(); getSelection().addRange(g); }")  # highlighted in the picture
+    row.evaluate(
+        "r => { const g = document.createRange(); g.selectNodeContents(r);"
+        " getSelection().removeAllRanges(); getSelection().addRange(g); }"
+    )  # highlighted in the picture
     screenshot(page, "partition_row_count")
 
 
@@ -217,7 +220,7 @@ def _column_lineage_in_ui(page: Page, asset: str) -> list[dict]:
         shown = entry.last
     expect(shown).to_contain_text("columnName")
     text = shown.inner_text()
-    return json.loads(text[text.index("["): text.rindex("]") + 1])
+    return json.loads(text[text.index("[") : text.rindex("]") + 1])
 
 
 SELECT_TEXT_IN_LAST_DIALOG = """needle => {

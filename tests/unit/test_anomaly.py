@@ -22,15 +22,16 @@ def counts(raw_flights_year) -> dict[tuple[dt.date, str], int]:
 
 @pytest.fixture(scope="module")
 def scores(counts) -> pl.DataFrame:
-    daily = pl.DataFrame(
-        [{"flight_date": d, "origin": o, "flights": n} for (d, o), n in counts.items()]
-    )
+    daily = pl.DataFrame([{"flight_date": d, "origin": o, "flights": n} for (d, o), n in counts.items()])
     return anomaly.volume_scores(daily, dt.date(2013, 1, 1), dt.date(2013, 12, 31))
 
 
 def _expected(counts, day: dt.date, origin: str) -> float | None:
-    baseline = [counts[(day - dt.timedelta(weeks=k), origin)] for k in range(1, 9)
-                if (day - dt.timedelta(weeks=k), origin) in counts]
+    baseline = [
+        counts[(day - dt.timedelta(weeks=k), origin)]
+        for k in range(1, 9)
+        if (day - dt.timedelta(weeks=k), origin) in counts
+    ]
     if len(baseline) < 4:
         return None
     median = statistics.median(baseline)
@@ -39,7 +40,8 @@ def _expected(counts, day: dt.date, origin: str) -> float | None:
 
 
 @pytest.mark.parametrize(
-    "day", [dt.date(2013, 1, 10), dt.date(2013, 1, 29), dt.date(2013, 7, 4), dt.date(2013, 10, 16), dt.date(2013, 11, 28)]
+    "day",
+    [dt.date(2013, 1, 10), dt.date(2013, 1, 29), dt.date(2013, 7, 4), dt.date(2013, 10, 16), dt.date(2013, 11, 28)],
 )
 def test_scores_match_plain_python(scores, counts, day):
     for origin in ("EWR", "JFK", "LGA"):
@@ -66,8 +68,11 @@ def test_holidays_are_flagged_and_ordinary_weeks_are_not(scores):
 
 def test_a_missing_day_scores_as_zero_flights(counts):
     daily = pl.DataFrame(
-        [{"flight_date": d, "origin": o, "flights": n} for (d, o), n in counts.items()
-         if not (d == dt.date(2013, 10, 16) and o == "JFK")]
+        [
+            {"flight_date": d, "origin": o, "flights": n}
+            for (d, o), n in counts.items()
+            if not (d == dt.date(2013, 10, 16) and o == "JFK")
+        ]
     )
     row = anomaly.volume_scores(daily, dt.date(2013, 10, 16), dt.date(2013, 10, 16)).filter(pl.col("origin") == "JFK")
     assert row["flights"].item() == 0 and row["is_anomaly"].item() and row["score"].item() < -3.5

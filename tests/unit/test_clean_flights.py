@@ -82,14 +82,18 @@ def test_departure_delayed_past_midnight_is_next_day(raw_flights_year, clean_air
 
 def test_arrival_clock_before_departure_clock_is_next_day(raw_flights_year, clean_airports):
     candidates = raw_flights_year.filter(
-        (pl.col("dest") == "LAX") & pl.col("arr_time").is_not_null()
-        & (pl.col("arr_time").cast(pl.Int32) < 300) & (pl.col("dep_time").cast(pl.Int32) > 2000)
+        (pl.col("dest") == "LAX")
+        & pl.col("arr_time").is_not_null()
+        & (pl.col("arr_time").cast(pl.Int32) < 300)
+        & (pl.col("dep_time").cast(pl.Int32) > 2000)
     )
     row = clean_flights(candidates.head(1), clean_airports).valid.row(0, named=True)
     arr_clock = int(candidates["arr_time"][0])
     dep_local_day = row["dep_at"].astimezone(NEW_YORK).date()
     expected = dt.datetime.combine(
-        dep_local_day + dt.timedelta(days=1), dt.time(arr_clock // 100, arr_clock % 100), ZoneInfo("America/Los_Angeles")
+        dep_local_day + dt.timedelta(days=1),
+        dt.time(arr_clock // 100, arr_clock % 100),
+        ZoneInfo("America/Los_Angeles"),
     )
     assert row["arr_at"] == expected.astimezone(dt.UTC)
 
@@ -110,12 +114,14 @@ def test_bad_rows_are_quarantined_with_reasons_and_nothing_is_lost(raw_flights_y
         dep_delay=pl.when(pl.col("source_row") == day["source_row"][0]).then(pl.lit("abc")).otherwise("dep_delay"),
         carrier=pl.when(pl.col("source_row") == day["source_row"][1]).then(None).otherwise("carrier"),
         day=pl.when(pl.col("source_row") == day["source_row"][2]).then(pl.lit("6")).otherwise("day"),
-        sched_dep_time=pl.when(pl.col("source_row") == day["source_row"][3]).then(pl.lit("1275")).otherwise("sched_dep_time"),
+        sched_dep_time=pl.when(pl.col("source_row") == day["source_row"][3])
+        .then(pl.lit("1275"))
+        .otherwise("sched_dep_time"),
     )
     duplicated = pl.concat([broken, broken.slice(10, 1).with_columns(source_row=pl.lit(999_999, pl.Int32))])
     split = clean_flights(duplicated, clean_airports)
     assert split.valid.height + split.rejected.height == duplicated.height
-    reasons = dict(zip(split.rejected["source_row"].to_list(), split.rejected["failed_rules"].to_list()))
+    reasons = dict(zip(split.rejected["source_row"].to_list(), split.rejected["failed_rules"].to_list(), strict=True))
     rows = day["source_row"].to_list()
     assert reasons[rows[0]] == "dep_delay_not_numeric"
     assert reasons[rows[1]] == "carrier_missing"

@@ -45,5 +45,5 @@ def test_rows_that_disagree_with_time_hour_or_file_are_quarantined(raw_weather_y
     )
     split = clean_weather(broken)
     assert split.valid.height + split.rejected.height == day.height
-    reasons = dict(zip(split.rejected["source_row"].to_list(), split.rejected["failed_rules"].to_list()))
+    reasons = dict(zip(split.rejected["source_row"].to_list(), split.rejected["failed_rules"].to_list(), strict=True))
     assert reasons == {first: "local_time_mismatch", second: "temp_not_numeric", third: "date_not_file_date"}

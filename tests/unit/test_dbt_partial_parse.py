@@ -12,8 +12,13 @@ from platform_assets.assets.dbt import (
     seed_partial_parse,
 )
 
-EMBEDDED = {"PLATFORM_PGHOST": "/x/.platform/pgdata", "PLATFORM_PGPORT": "5432", "PLATFORM_PGUSER": "postgres",
-            "PLATFORM_PGDATABASE": "warehouse", "PLATFORM_PGPASSWORD": ""}
+EMBEDDED = {
+    "PLATFORM_PGHOST": "/x/.platform/pgdata",
+    "PLATFORM_PGPORT": "5432",
+    "PLATFORM_PGUSER": "postgres",
+    "PLATFORM_PGDATABASE": "warehouse",
+    "PLATFORM_PGPASSWORD": "",
+}
 
 
 def test_each_connection_has_its_own_state_and_the_password_is_not_part_of_it(tmp_path):

@@ -17,10 +17,24 @@ MATERIALIZABLE = sorted(k.to_user_string() for k in GRAPH.materializable_asset_k
 
 def test_graph_has_every_layer():
     expected = {
-        "raw_flights", "raw_weather", "raw_airlines", "raw_airports", "raw_planes",
-        "clean_flights", "clean_weather", "clean_airlines", "clean_airports", "clean_planes",
-        "flight_daily_metrics", "stg_flights", "fct_flights", "dim_carriers", "dim_airports", "dim_planes",
-        "mart_carrier_daily_performance", "mart_weather_delay",
+        "raw_flights",
+        "raw_weather",
+        "raw_airlines",
+        "raw_airports",
+        "raw_planes",
+        "clean_flights",
+        "clean_weather",
+        "clean_airlines",
+        "clean_airports",
+        "clean_planes",
+        "flight_daily_metrics",
+        "stg_flights",
+        "fct_flights",
+        "dim_carriers",
+        "dim_airports",
+        "dim_planes",
+        "mart_carrier_daily_performance",
+        "mart_weather_delay",
     }
     assert expected <= set(MATERIALIZABLE)
 
@@ -59,7 +73,9 @@ def test_no_asset_check_is_partitioned():
 
 def test_dbt_runs_as_one_step_per_run():
     """Every dbt model of the manifest is an asset of one and the same definition, ``dbt_models``."""
-    manifest = json.loads((Path(__file__).resolve().parents[2] / "dbt_project" / "target" / "manifest.json").read_text())
+    manifest = json.loads(
+        (Path(__file__).resolve().parents[2] / "dbt_project" / "target" / "manifest.json").read_text()
+    )
     models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     assert {"fct_flights", "stg_flights", "dim_carriers"} <= models
     holders = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and {k.path[-1] for k in a.keys} & models]

@@ -17,12 +17,17 @@ import platform_assets
 """
 
 
-@pytest.mark.parametrize("setting, expected", [
-    ({}, "thresholds (700, 10, 10) frozen False"),  # CPython's defaults, untouched
-    ({"PLATFORM_GC_TUNING": "0"}, "thresholds (700, 10, 10) frozen False"),
-    ({"PLATFORM_GC_TUNING": "1"}, f"thresholds {THRESHOLDS} frozen True"),
-])
+@pytest.mark.parametrize(
+    "setting, expected",
+    [
+        ({}, "thresholds (700, 10, 10) frozen False"),  # CPython's defaults, untouched
+        ({"PLATFORM_GC_TUNING": "0"}, "thresholds (700, 10, 10) frozen False"),
+        ({"PLATFORM_GC_TUNING": "1"}, f"thresholds {THRESHOLDS} frozen True"),
+    ],
+)
 def test_importing_the_platform_tunes_the_collector_only_when_asked(setting, expected):
     env = {k: v for k, v in os.environ.items() if k != "PLATFORM_GC_TUNING"}
-    out = subprocess.run([sys.executable, "-c", PROBE], env={**env, **setting}, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], env={**env, **setting}, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == expected

@@ -7,7 +7,7 @@ import polars as pl
 
 from platform_assets.transforms.local_time import local_to_utc
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _expected(local: dt.datetime | None, zone: str | None) -> dt.datetime | None:
@@ -25,10 +25,12 @@ def test_each_row_is_converted_in_its_own_zone():
     zones = ["America/New_York", "America/Los_Angeles", "Pacific/Honolulu", "America/Phoenix", "America/Puerto_Rico"]
     start = dt.datetime(2013, 1, 1)
     locals_ = [start + dt.timedelta(minutes=977 * i) for i in range(600)]
-    rows = pl.DataFrame({
-        "local": locals_,
-        "tz": [zones[(i * 7) % len(zones)] for i in range(len(locals_))],
-    })
+    rows = pl.DataFrame(
+        {
+            "local": locals_,
+            "tz": [zones[(i * 7) % len(zones)] for i in range(len(locals_))],
+        }
+    )
 
     got = rows.select(local_to_utc(pl.col("local"), pl.col("tz")).alias("utc"))["utc"].to_list()
 
@@ -46,7 +48,14 @@ def test_dst_edges_and_missing_zones_per_row():
                 dt.datetime(2013, 6, 1, 12, 0),  # no zone: null
                 None,
             ],
-            "tz": ["America/New_York", "America/Phoenix", "America/Chicago", "America/Los_Angeles", None, "America/Denver"],
+            "tz": [
+                "America/New_York",
+                "America/Phoenix",
+                "America/Chicago",
+                "America/Los_Angeles",
+                None,
+                "America/Denver",
+            ],
         },
         schema={"local": pl.Datetime("us"), "tz": pl.String},
     )

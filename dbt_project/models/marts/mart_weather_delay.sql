@@ -30,7 +30,12 @@
 
 with flights as (
 
-    select flight_date, origin, sched_dep_hour_at, is_cancelled, dep_delay_min
+    select
+        flight_date,
+        origin,
+        sched_dep_hour_at,
+        is_cancelled,
+        dep_delay_min
     from {{ ref('stg_flights') }}
     where {{ date_window('flight_date') }}
 
@@ -38,7 +43,13 @@ with flights as (
 
 weather as (
 
-    select origin, observed_at, precip_in, visibility_mi, wind_speed_mph, wind_gust_mph
+    select
+        origin,
+        observed_at,
+        precip_in,
+        visibility_mi,
+        wind_speed_mph,
+        wind_gust_mph
     from {{ ref('stg_weather') }}
 
 ),
@@ -51,28 +62,29 @@ bucketed as (
         f.is_cancelled,
         f.dep_delay_min,
         case
-            when w.observed_at is null                              then 'no_observation'
-            when w.precip_in > 0                                    then 'precipitation'
-            when w.visibility_mi < 3                                then 'low_visibility'
-            when w.wind_speed_mph >= 25 or w.wind_gust_mph >= 35    then 'high_wind'
+            when w.observed_at is null then 'no_observation'
+            when w.precip_in > 0 then 'precipitation'
+            when w.visibility_mi < 3 then 'low_visibility'
+            when w.wind_speed_mph >= 25 or w.wind_gust_mph >= 35 then 'high_wind'
             else 'clear'
         end as weather_bucket
     from flights as f
     left join weather as w
-        on  w.origin = f.origin
-        and w.observed_at = f.sched_dep_hour_at
+        on
+            f.origin = w.origin
+            and f.sched_dep_hour_at = w.observed_at
 
 )
 
 select
-    flight_date::date                                           as flight_date,
-    origin::text                                                as origin,
-    weather_bucket::text                                        as weather_bucket,
-    count(*)::integer                                           as flights,
-    count(*) filter (where not is_cancelled)::integer           as flown_flights,
-    count(*) filter (where is_cancelled)::integer               as cancelled_flights,
-    coalesce(sum(dep_delay_min), 0)::bigint                     as total_dep_delay_min,
-    avg(dep_delay_min)::double precision                        as mean_dep_delay_min,
-    count(*) filter (where dep_delay_min > 15)::integer         as delayed_departures
+    flight_date::date                                   as flight_date,
+    origin::text                                        as origin,
+    weather_bucket::text                                as weather_bucket,
+    count(*)::integer                                   as flights,
+    count(*) filter (where not is_cancelled)::integer   as flown_flights,
+    count(*) filter (where is_cancelled)::integer       as cancelled_flights,
+    coalesce(sum(dep_delay_min), 0)::bigint             as total_dep_delay_min,
+    avg(dep_delay_min)::double precision                as mean_dep_delay_min,
+    count(*) filter (where dep_delay_min > 15)::integer as delayed_departures
 from bucketed
 group by flight_date, origin, weather_bucket

@@ -63,11 +63,12 @@ checks: install
 test: install
 	$(VENV_BIN)/pytest -q -n 2 --dist loadfile -m "not container and not ui"
 
-## lint: ruff (lint and format check) on the Python code, sqlfluff on the dbt models
+## lint: ruff (lint and format check) on the Python code, mypy on platform_assets/, sqlfluff on the dbt models
 LINTED := platform_assets tests benchmarks
 lint: .venv/.installed
 	$(VENV_BIN)/ruff check $(LINTED)
 	$(VENV_BIN)/ruff format --check $(LINTED)
+	$(VENV_BIN)/mypy
 	cd dbt_project && ../$(VENV_BIN)/sqlfluff lint models --disable-progress-bar
 
 ## ui-test: the Dagster UI in a real browser (Playwright driving Debian's chromium, which must be

@@ -24,7 +24,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import TypeVar, cast
 
 #: Default row budget of a batch (``PLATFORM_BATCH_ROWS``).
 DEFAULT_BATCH_ROWS = 200_000
@@ -107,7 +107,7 @@ def prefetch_one(items: Iterable[T]) -> Iterator[T]:
         pending = pool.submit(next, iterator, _END)
         while (item := pending.result()) is not _END:
             pending = pool.submit(next, iterator, _END)
-            yield item
+            yield cast(T, item)
 
 
 #: Threads of a step's per-day work (parsing and writing one landing file per day). polars

@@ -37,7 +37,7 @@ import sys
 
 from platform_assets.resources.embedded_postgres import embedded_instance_url, stop_embedded_server
 from platform_assets.resources.storage import StorageResource
-from platform_assets.resources.warehouse import WarehouseResource
+from platform_assets.resources.warehouse import WarehouseResource, first_value
 from platform_assets.sources.nycflights13 import publish_sample
 from platform_assets.sources.registry import source_specs
 
@@ -99,9 +99,9 @@ def cmd_publish_sample(args: argparse.Namespace) -> int:
 
 def _count(warehouse: WarehouseResource, relation: str) -> int | None:
     with warehouse.connect() as conn:
-        if conn.execute("select to_regclass(%s)", (relation,)).fetchone()[0] is None:
+        if first_value(conn.execute("select to_regclass(%s)", (relation,)).fetchone()) is None:
             return None
-        return conn.execute(f"select count(*) from {relation}").fetchone()[0]
+        return first_value(conn.execute(f"select count(*) from {relation}").fetchone())
 
 
 def cmd_summary(_args: argparse.Namespace) -> int:

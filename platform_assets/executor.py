@@ -21,11 +21,14 @@ def retry_caused_by_interrupt(event: dg.DagsterEvent) -> bool:
     if event.event_type != dg.DagsterEventType.STEP_UP_FOR_RETRY or event.step_retry_data is None:
         return False
     error = event.step_retry_data.error
-    while error is not None:
-        if error.cls_name in _INTERRUPTS:
-            return True
-        error = error.cause or error.context
-    return False
+    if error is None:
+        return False
+    while error.cls_name not in _INTERRUPTS:
+        cause = error.cause or error.context
+        if cause is None:
+            return False
+        error = cause
+    return True
 
 
 class TerminableInProcessExecutor(dg.Executor):
@@ -74,13 +77,18 @@ class TerminableInProcessExecutor(dg.Executor):
                     dg.get_dagster_logger().warning(reason)
                     raise dg.DagsterExecutionInterruptedError(reason)
         finally:
-            events.close()
+            close = getattr(events, "close", None)  # a generator: stop the inner executor's steps too
+            if close is not None:
+                close()
 
 
-@dg.executor(name="in_process", config_schema=dg.in_process_executor.config_schema)
+@dg.executor(name="in_process", config_schema=dg.in_process_executor.config_schema.as_field())
 def terminable_in_process_executor(init_context: dg.InitExecutorContext) -> TerminableInProcessExecutor:
     """Dagster's ``in_process`` executor (same name and config) that stops when the run is terminated."""
-    return TerminableInProcessExecutor(dg.in_process_executor.executor_creation_fn(init_context))
+    create = dg.in_process_executor.executor_creation_fn
+    if create is None:  # Dagster's own definition always has one
+        raise RuntimeError("dagster's in_process_executor has no executor_creation_fn")
+    return TerminableInProcessExecutor(create(init_context))
 
 
 def platform_executor(kind: str | None = None) -> dg.ExecutorDefinition:

@@ -47,6 +47,22 @@ class TableSpec:
     not_null: tuple[str, ...] = field(default=())
 
     @property
+    def window_column_name(self) -> str:
+        """``window_column`` of a table replaced by date windows.
+
+        Raises:
+            ValueError: the table has no window column (it is replaced whole).
+        """
+        if self.window_column is None:
+            raise ValueError(f"{self.schema}.{self.name} has no window column: it is replaced whole")
+        return self.window_column
+
+    @property
+    def window_identifier(self) -> sql.Identifier:
+        """:attr:`window_column_name` as an SQL identifier (raises like it)."""
+        return sql.Identifier(self.window_column_name)
+
+    @property
     def qualified_name(self) -> str:
         return f"{self.schema}.{self.name}"
 

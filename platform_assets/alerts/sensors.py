@@ -7,6 +7,8 @@
   freshness checks. WARN checks are for dashboards, not for paging people.
 """
 
+from collections.abc import Mapping
+
 import dagster as dg
 
 from platform_assets.alerts.notifier import Alert, AlertResource
@@ -15,7 +17,7 @@ FRESHNESS_CHECK_NAME = "freshness_check"
 MAX_EVENTS_PER_TICK = 500
 
 
-def _partition(tags: dict[str, str]) -> str | None:
+def _partition(tags: Mapping[str, str]) -> str | None:
     start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
     if start and end:
         return start if start == end else f"{start}...{end}"
@@ -36,7 +38,7 @@ def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertResource
             else event.message or ""
         )
         errors.append(f"{event.step_key}: {text.strip()}")
-    failed_steps = [e.step_key for e in context.get_step_failure_events()]
+    failed_steps = [e.step_key for e in context.get_step_failure_events() if e.step_key is not None]
     # The run's selected assets; runs that select everything (ad-hoc materializations) name
     # the failed steps instead, which are the assets (or the dbt step) that broke.
     assets = sorted(k.to_user_string() for k in (run.asset_selection or [])) or failed_steps
@@ -73,7 +75,9 @@ def check_alerts(instance: dg.DagsterInstance, after_storage_id: int, alerts: Al
     found, cursor = [], after_storage_id
     for record in records:
         cursor = max(cursor, record.storage_id)
-        evaluation: dg.AssetCheckEvaluation = record.event_log_entry.dagster_event.event_specific_data
+        evaluation = record.event_log_entry.asset_check_evaluation
+        if evaluation is None:  # the query asks for check evaluations only
+            continue
         if evaluation.passed:
             continue
         is_freshness = evaluation.check_name == FRESHNESS_CHECK_NAME

@@ -14,6 +14,7 @@ so the run's checks need not read them back.
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -91,7 +92,7 @@ def _count_days(per_day: dict, split: Split, day_column: str) -> None:
 
 def _write(
     warehouse: WarehouseResource, declared: SourceDeclaration, raw_rows: int, split: Split, window=None
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Write clean + quarantine rows atomically and return the materialization metadata."""
     _check_accounted(declared.source_spec(), raw_rows, split)
     clean_spec, quarantine_spec = declared.table_spec(), declared.quarantine_spec()
@@ -131,7 +132,7 @@ def _write_in_chunks(
     warehouse: WarehouseResource,
     lake: StorageResource,
     declared: SourceDeclaration,
-) -> tuple[dict[str, object], dg.MetadataValue]:
+) -> tuple[dict[str, Any], dg.MetadataValue]:
     """Clean the run's window batch by batch (:mod:`platform_assets.chunking`) in one transaction.
 
     Small days are cleaned in chunks of whole days, the grain judged in memory. A day with
@@ -166,8 +167,8 @@ def _write_in_chunks(
     by_rule: Counter[str] = Counter()
     sample: list[pl.DataFrame] = []
     clean_spec, quarantine_spec = declared.table_spec(), declared.quarantine_spec()
-    day_column = clean_spec.window_column
-    per_day = {
+    day_column = clean_spec.window_column_name
+    per_day: dict[dt.date, dict[str, Any]] = {
         day: {
             "rows_in": counts[key],
             "dagster/row_count": 0,
@@ -298,7 +299,10 @@ def _quarantine_losers(
     for raw in lake.iter_parquet(key, budget):
         if raw.height == 0:
             continue
-        rows = write.staged_losers(spec, int(raw["source_row"].min()), int(raw["source_row"].max()))
+        first_row, last_row = raw.select(
+            pl.col("source_row").min().alias("first"), pl.col("source_row").max().alias("last")
+        ).row(0)
+        rows = write.staged_losers(spec, int(first_row), int(last_row))
         if rows:
             losers = raw.filter(pl.col("source_row").is_in(rows))
             write.copy(

@@ -15,10 +15,13 @@ OWNERS = ["team:data-platform"]
 
 #: Transient failures (a dropped connection, a busy server) heal with backoff and jitter.
 #: Errors that retrying cannot fix raise ``dg.Failure(allow_retries=False)`` instead.
+#: The contexts a run's window is read from: an asset's step or an asset check's.
+RunContext = dg.AssetExecutionContext | dg.AssetCheckExecutionContext
+
 TRANSIENT_RETRY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
-def has_window(context: dg.AssetExecutionContext) -> bool:
+def has_window(context: RunContext) -> bool:
     """Whether the run has a partition window: a partition key (range) of the step, or the
     run's partition tags (a checks-only run, see :func:`window_dates`)."""
     tags = context.run.tags
@@ -27,7 +30,7 @@ def has_window(context: dg.AssetExecutionContext) -> bool:
     )
 
 
-def window_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
+def window_dates(context: RunContext) -> list[dt.date]:
     """Every date of the run's partition window (one day, or a whole backfill range).
 
     A checks-only run of a multi-asset (the dbt tests of the partitioned models) selects no
@@ -49,7 +52,7 @@ def window_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
     return [first + dt.timedelta(days=i) for i in range((end - first).days)]
 
 
-def window_bounds(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
+def window_bounds(context: RunContext) -> tuple[dt.date, dt.date]:
     """First and last date (inclusive) of the run's partition window."""
     dates = window_dates(context)
     return dates[0], dates[-1]

@@ -55,7 +55,7 @@ from platform_assets.assets.dbt_manifest import prepare_dbt_project
 from platform_assets.observability.step_cost import measure_step, process_tree_cpu_seconds
 from platform_assets.partitions import daily_partitions
 from platform_assets.paths import PROJECT_ROOT
-from platform_assets.resources.warehouse import WarehouseResource
+from platform_assets.resources.warehouse import WarehouseResource, ensure_window_functions, first_value
 
 # The dbt project beside the package in a checkout; where the package is installed as a wheel
 # (the container image), under PLATFORM_HOME.
@@ -260,6 +260,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     ``dim_carriers`` in the UI) tests the window-aware views over every partition.
     """
     first, last = _run_window(context)
+    # the window replace dbt's partitioned models call (pre-/post-hooks), shared with the Python writer
+    ensure_window_functions(warehouse.get_url())
     project_target = Path(dbt_project.project_dir) / dbt_project.target_path
     project_target.mkdir(parents=True, exist_ok=True)
     connection = warehouse.dbt_env()
@@ -351,7 +353,8 @@ def _failing_tests_not_retried(events: Iterator[object]) -> Iterator[object]:
             if isinstance(event, (dg.AssetCheckResult, dg.AssetCheckEvaluation)) and not event.passed:
                 status = event.metadata.get("status")
                 if getattr(status, "value", status) == "fail":
-                    failed_tests.append(f"{event.asset_key.to_user_string()}:{event.check_name}")
+                    asset = event.asset_key.to_user_string() if event.asset_key is not None else "?"
+                    failed_tests.append(f"{asset}:{event.check_name}")
             yield event
     except DagsterDbtCliRuntimeError as exc:
         if not failed_tests:
@@ -368,8 +371,8 @@ def _failing_tests_not_retried(events: Iterator[object]) -> Iterator[object]:
 def relation_size(warehouse: WarehouseResource, relation: str) -> dict[str, int]:
     """``cost/table_bytes`` and ``cost/table_rows`` of a dbt table (views are not measured)."""
     with warehouse.connect() as conn:
-        size = conn.execute("select pg_total_relation_size(%s::regclass)", (relation,)).fetchone()[0]
-        rows = conn.execute(f"select count(*) from {relation}").fetchone()[0]  # name from dbt's manifest
+        size = first_value(conn.execute("select pg_total_relation_size(%s::regclass)", (relation,)).fetchone())
+        rows = first_value(conn.execute(f"select count(*) from {relation}").fetchone())  # name from dbt's manifest
     return {"cost/table_bytes": size, "cost/table_rows": rows}
 
 

@@ -97,7 +97,7 @@ def evaluate_landing_zone(landing: StorageResource, cursor: str | None, log=None
 
     requests = []
     for first, last in consecutive_ranges(ready):
-        in_range = sorted(v for day in ready if first <= day <= last for v in versions[day])
+        in_range = sorted(v for day in ready if first <= day <= last for v in versions[day] if v is not None)
         run_key = f"landing:{first}..{last}:" + hashlib.sha1("\n".join(in_range).encode()).hexdigest()[:16]
         requests.append(
             dg.RunRequest(
@@ -115,7 +115,7 @@ def evaluate_landing_zone(landing: StorageResource, cursor: str | None, log=None
         at_mark = {k for k, meta in fresh.items() if meta.modified == new_mark}
         if mark is not None and new_mark <= mark:
             new_mark, at_mark = mark, at_mark | keys_at_mark
-        new_cursor = json.dumps({"mark": new_mark.isoformat(), "keys_at_mark": sorted(at_mark)})
+        new_cursor: str | None = json.dumps({"mark": new_mark.isoformat(), "keys_at_mark": sorted(at_mark)})
     else:
         new_cursor = cursor
 

@@ -20,7 +20,8 @@ def _latest_lineage(instance: dg.DagsterInstance, asset: str) -> dg.TableColumnL
     if not records or records[0].asset_materialization is None:
         return None
     entry = records[0].asset_materialization.metadata.get("dagster/column_lineage")
-    return entry.value if entry is not None else None
+    value = entry.value if entry is not None else None
+    return value if isinstance(value, dg.TableColumnLineage) else None
 
 
 def trace_column(instance: dg.DagsterInstance, asset: str, column: str) -> list[str]:

@@ -57,6 +57,10 @@ class AssetCost:
         return f"{spark} {change:+.0f}%"
 
 
+def _whole(value: float | None) -> int | None:
+    return None if value is None else int(value)
+
+
 def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
@@ -75,9 +79,9 @@ def asset_costs(instance: dg.DagsterInstance, asset_keys: Iterable[dg.AssetKey],
                 continue
             materialization = record.asset_materialization
             figures = {
-                name.removeprefix("cost/"): value.value
+                name.removeprefix("cost/"): float(value.value)
                 for name, value in (materialization.metadata if materialization else {}).items()
-                if name.startswith("cost/")
+                if name.startswith("cost/") and isinstance(value.value, int | float)
             }
             if figures:
                 per_run[run_id] = figures
@@ -98,8 +102,8 @@ def asset_costs(instance: dg.DagsterInstance, asset_keys: Iterable[dg.AssetKey],
                 peak_rss_mib=_median(pick("peak_rss_mib")),
                 rows_written=_median(pick("rows_written")),
                 rows_per_s=_median(pick("rows_per_s")),
-                table_bytes=latest.get("table_bytes"),
-                table_rows=latest.get("table_rows"),
+                table_bytes=_whole(latest.get("table_bytes")),
+                table_rows=_whole(latest.get("table_rows")),
                 wall_by_run=tuple(pick("wall_s")),
             )
         )

@@ -186,13 +186,15 @@ class StepCost:
 
     def measure_tables(self, warehouse, tables: Sequence[str]) -> None:
         """Record the size on disk and rows of ``tables`` (``schema.table`` names) as they are now."""
+        from platform_assets.resources.warehouse import first_value  # the warehouse imports this module
+
         size = rows = 0
         with warehouse.connect() as conn:
             for name in tables:
                 schema, table = name.split(".", 1)
                 identifier = sql.Identifier(schema, table)
-                size += conn.execute("select pg_total_relation_size(%s::regclass)", (name,)).fetchone()[0]
-                rows += conn.execute(sql.SQL("select count(*) from {}").format(identifier)).fetchone()[0]
+                size += first_value(conn.execute("select pg_total_relation_size(%s::regclass)", (name,)).fetchone())
+                rows += first_value(conn.execute(sql.SQL("select count(*) from {}").format(identifier)).fetchone())
         self.table_bytes, self.table_rows = size, rows
 
     def metadata(self) -> dict[str, float | int]:

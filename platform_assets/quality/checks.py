@@ -50,6 +50,11 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def _number(value: object) -> float:
+    """A column aggregate as a float; 0.0 for an empty column (null)."""
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
 def _window(context: dg.AssetCheckExecutionContext, partitioned: bool):
     return window_bounds(context) if partitioned else None
 
@@ -274,13 +279,17 @@ def pandera_checks(asset: str, spec: TableSpec, validations: list[Validation], p
         for v in validations
     }
 
-    def _read_back(warehouse: WarehouseResource, window, chosen: dict) -> tuple[int, dict]:
+    def _read_back(
+        warehouse: WarehouseResource, window: tuple[dt.date, dt.date] | None, chosen: dict
+    ) -> tuple[int, dict]:
         budget = batch_rows()
         # Whole-day chunks under the batch budget are validated in memory, uniqueness
         # included (every model's grain holds the day, see platform_assets.chunking); a day
         # over the budget is streamed a batch at a time and its grain judged by the warehouse.
         rows_per_day = warehouse.rows_per_day(spec, window) if window else {}
-        chunks = plan_chunks(*window, rows_per_day, budget) if window else [None]
+        chunks: list[tuple[dt.date, dt.date] | None] = (
+            list(plan_chunks(window[0], window[1], rows_per_day, budget)) if window else [None]
+        )
         tallies = {key: Tally() for key in chosen}
         rows_checked = 0
 
@@ -418,7 +427,7 @@ def quarantine_share_check(declared: SourceDeclaration) -> CheckGroup:
             severity=dg.AssetCheckSeverity.ERROR,
             metadata={
                 **_window_metadata(window),
-                "max_share": float(shares["share"].max() or 0.0),
+                "max_share": _number(shares["share"].max()),
                 "limit": limit,
                 "quarantined_rows": int(shares["quarantined_rows"].sum()),
                 "batches_over_limit": over.height,

@@ -4,7 +4,7 @@ import pandera.polars as pa
 import polars as pl
 
 
-def failure_cases(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> pl.DataFrame:
+def failure_cases(frame: pl.DataFrame, model: pa.DataFrameSchema | type[pa.DataFrameModel]) -> pl.DataFrame:
     """Pandera's failure cases of ``frame`` against ``model`` (empty frame when it passes).
 
     Columns: ``failure_case`` (String), ``schema_context``, ``column``, ``check``,

@@ -236,9 +236,10 @@ class StorageResource(dg.ConfigurableResource):
             produced = False
             for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
                 produced = True
-                yield pl.from_arrow(batch)
+                yield pl.DataFrame(pl.from_arrow(batch))
             if not produced:
-                yield pl.from_arrow(parquet.schema_arrow.empty_table().select(columns or parquet.schema_arrow.names))
+                empty = parquet.schema_arrow.empty_table().select(columns or parquet.schema_arrow.names)
+                yield pl.DataFrame(pl.from_arrow(empty))
 
     def write_parquet(self, key: str, frame: pl.DataFrame) -> int:
         """Write ``frame`` as parquet at ``key`` (atomically); returns the bytes written."""

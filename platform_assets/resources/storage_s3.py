@@ -107,5 +107,5 @@ class S3Backend:
             if key.rsplit("/", 1)[-1].startswith(".") or key.endswith("/"):
                 continue
             if since is None or modified >= since:
-                out[key] = ObjectMeta(modified=modified, size=obj["Size"])
+                out[key] = ObjectMeta(modified=modified, size=obj.get("Size") or 0)
         return out

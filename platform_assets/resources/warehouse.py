@@ -15,6 +15,8 @@ import threading
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import adbc_driver_postgresql.dbapi as adbc
@@ -58,8 +60,9 @@ class WindowWrite:
     """The open transaction of :meth:`WarehouseResource.replacing`: appends rows to the
     targets' emptied windows, directly or through a staging table that judges the grain.
 
-    ``deleted``: rows removed from each window (``schema.table`` -> rows). ``dropped``: per
-    bulk-loaded table, the statements rebuilding its keys and indexes at the commit.
+    ``deleted``: rows removed from each window (``schema.table`` -> rows). ``bulk``: the
+    bulk-loaded tables (``schema.table``), whose keys and indexes ``platform.clear_window``
+    dropped and the commit rebuilds (``platform_assets/sql/window_replace.sql``).
     """
 
     def __init__(self, cursor: adbc.Cursor):
@@ -67,12 +70,12 @@ class WindowWrite:
         self._cur = _Statements(cursor)
         self._staged: set[str] = set()
         self.deleted: dict[str, int] = {}
-        self.dropped: dict[str, list[sql.Composed]] = {}
+        self.bulk: set[str] = set()
 
     def is_bulk(self, spec: TableSpec) -> bool:
         """Whether ``spec``'s table is bulk-loaded: its keys are dropped until the commit, so
         rows breaking the grain can be appended and judged by :meth:`publish_appended`."""
-        return spec.qualified_name in self.dropped
+        return spec.qualified_name in self.bulk
 
     def publish_appended(self, spec: TableSpec, day: dt.date, flag_column: str | None = None) -> tuple[int, int]:
         """Judge the grain of ``day``'s rows appended to a bulk-loaded table (:meth:`is_bulk`).
@@ -86,7 +89,8 @@ class WindowWrite:
         Returns:
             (losers, losers whose ``flag_column`` is not null; 0 without a flag column).
         """
-        statements = self.dropped.pop(spec.qualified_name)
+        self.bulk.discard(spec.qualified_name)
+        rebuild = _rebuild_indexes_sql(spec)
         losers = self._empty_losers(spec)
         # A failed statement would abort the whole transaction: the keys are built in a block
         # whose exception handler undoes just that block (a subtransaction) on a repeat.
@@ -96,17 +100,16 @@ class WindowWrite:
         self._cur.execute(sql.SQL("truncate grain_keys_built"))
         self._cur.execute(
             sql.SQL(
-                "do $grain_keys$ begin {}; insert into grain_keys_built values (true); "
+                "do $grain_keys$ begin perform {}; insert into grain_keys_built values (true); "
                 "exception when unique_violation then insert into grain_keys_built values (false); end $grain_keys$"
-            ).format(sql.SQL("; ").join(statements))
+            ).format(rebuild)
         )
         [(built,)] = self._cur.rows(sql.SQL("select built from grain_keys_built"))
         if built:
             return 0, 0
-        inside = sql.SQL("{} = {}").format(sql.Identifier(spec.window_column), sql.Literal(day))
+        inside = sql.SQL("{} = {}").format(spec.window_identifier, sql.Literal(day))
         counts = self._remove_repeats(spec, spec.identifier, inside, losers, flag_column)
-        for statement in statements:
-            self._cur.execute(statement)
+        self._cur.rows(sql.SQL("select {}").format(rebuild))
         return counts
 
     def _empty_losers(self, spec: TableSpec) -> sql.Identifier:
@@ -197,7 +200,7 @@ class WindowWrite:
                 sql.SQL(
                     "with added as (insert into {table} ({columns}) {select} returning {day}) "
                     "select {day} as day, count(*) as n from added group by 1"
-                ).format(table=spec.identifier, columns=columns, select=select, day=sql.Identifier(spec.window_column))
+                ).format(table=spec.identifier, columns=columns, select=select, day=spec.window_identifier)
             )
         )
 
@@ -342,19 +345,21 @@ class WarehouseResource(dg.ConfigurableResource):
         Raises:
             RuntimeError: an existing table's columns differ from its spec.
         """
+        ensure_window_functions(self.get_url())
         with self.connect_arrow() as conn, conn.cursor() as cursor:
             cur = _Statements(cursor)
             for target in targets:
                 _ensure_table(cur, target.spec)
             write = WindowWrite(cursor)
             for target in targets:
-                write.deleted[target.spec.qualified_name], bulk = _clear_window(cur, target)
+                deleted, bulk = _clear_window(cur, target)
+                write.deleted[target.spec.qualified_name] = deleted
                 if bulk:
-                    write.dropped[target.spec.qualified_name] = _drop_indexes(cur, target.spec)
+                    write.bulk.add(target.spec.qualified_name)
             yield write
-            for statements in write.dropped.values():
-                for statement in statements:
-                    cur.execute(statement)
+            for target in targets:
+                if target.spec.qualified_name in write.bulk:
+                    cur.rows(sql.SQL("select {}").format(_rebuild_indexes_sql(target.spec)))
 
     def rows_per_day(self, spec: TableSpec, window: tuple[dt.date, dt.date]) -> dict[dt.date, int]:
         """Rows of ``spec``'s table per ``window_column`` date inside ``window`` (days without rows omitted).
@@ -366,7 +371,7 @@ class WarehouseResource(dg.ConfigurableResource):
                 return {}
             cur.execute(
                 sql.SQL("select {col}, count(*) from {table} where {col} between %s and %s group by 1").format(
-                    col=sql.Identifier(spec.window_column), table=spec.identifier
+                    col=spec.window_identifier, table=spec.identifier
                 ),
                 window,
             )
@@ -376,18 +381,18 @@ class WarehouseResource(dg.ConfigurableResource):
         """Rows of ``spec``'s table (inside ``window`` when given); 0 when the table does not exist yet."""
         query = sql.SQL("select count(*) from {}").format(spec.identifier)
         if window is not None:
-            query += sql.SQL(" where {} between %s and %s").format(sql.Identifier(spec.window_column))
+            query += sql.SQL(" where {} between %s and %s").format(spec.window_identifier)
         with self.connect() as conn, conn.cursor() as cur:
             if not _table_exists(cur, spec):
                 return 0
             cur.execute(query, window)
-            return cur.fetchone()[0]
+            return first_value(cur.fetchone())
 
     def read_frame(self, query: str, params: Sequence | None = None) -> pl.DataFrame:
         """Run a query and return the result as a polars frame (small results only)."""
         with self.connect() as conn, conn.cursor() as cur:
             cur.execute(query, params)
-            columns = [d.name for d in cur.description]
+            columns = [d.name for d in cur.description or []]
             return pl.DataFrame(cur.fetchall(), schema=columns, orient="row")
 
 
@@ -445,9 +450,20 @@ class _ArrowConnectionPool:
 _ARROW_CONNECTIONS = _ArrowConnectionPool()
 
 
+def first_value(row: Sequence[Any] | None) -> Any:
+    """The first column of a query's row (``cursor.fetchone()``).
+
+    Raises:
+        LookupError: the query returned no row.
+    """
+    if row is None:
+        raise LookupError("the query returned no row")
+    return row[0]
+
+
 def _table_exists(cur: psycopg.Cursor, spec: TableSpec) -> bool:
     cur.execute("select to_regclass(%s) is not null", (spec.qualified_name,))
-    return cur.fetchone()[0]
+    return first_value(cur.fetchone())
 
 
 class _Statements:
@@ -503,57 +519,47 @@ def _ensure_table(cur: _Statements, spec: TableSpec) -> None:
 
 
 def _clear_window(cur: _Statements, write: TableWindow) -> tuple[int, bool]:
-    """Remove the rows of ``write``'s window; returns (rows removed, whether to bulk-load).
+    """Empty ``write``'s window with ``platform.clear_window`` (``sql/window_replace.sql``, the
+    implementation dbt's partitioned models share); returns (rows removed, whether to bulk-load)."""
+    spec = write.spec
+    column, first, last = (spec.window_column, *write.window) if write.window is not None else (None, None, None)
+    [(deleted, bulk)] = cur.rows(
+        sql.SQL("select deleted, bulk from platform.clear_window({}::regclass, {}, {}::date, {}::date)").format(
+            spec.qualified_name, column, first, last
+        )
+    )
+    return int(deleted), bool(bulk)
 
-    Bulk-load when the window held at least half of the table's rows. Holds the table in
-    ``SHARE ROW EXCLUSIVE`` mode until the commit, so no other writer can add rows between
-    the count and a ``TRUNCATE``.
+
+def _rebuild_indexes_sql(spec: TableSpec) -> sql.Composed:
+    """The call rebuilding what :func:`_clear_window` dropped for ``spec``'s table."""
+    return sql.SQL("platform.rebuild_window_indexes({}::regclass)").format(spec.qualified_name)
+
+
+#: Version of ``sql/window_replace.sql`` (stored as the functions' comment); bump it with any change there.
+WINDOW_REPLACE_VERSION = "window-replace 1"
+WINDOW_REPLACE_SQL = Path(__file__).resolve().parents[1] / "sql" / "window_replace.sql"
+_WINDOW_FUNCTIONS_READY: set[str] = set()
+
+
+def ensure_window_functions(url: str) -> None:
+    """Install ``platform.clear_window`` / ``platform.rebuild_window_indexes`` on the warehouse at
+    ``url`` unless this version is there; once per process and URL.
+
+    Runs in its own transaction, serialised by an advisory lock, so concurrent first runs
+    install it once.
     """
-    table = write.spec.identifier
-    cur.execute(sql.SQL("lock table {} in share row exclusive mode").format(table))
-    inside_window = sql.SQL("true")
-    if write.window is not None:
-        inside_window = sql.SQL("{} between {} and {}").format(
-            sql.Identifier(write.spec.window_column), write.window[0], write.window[1]
-        )
-    [(inside, total)] = cur.rows(
-        sql.SQL("select count(*) filter (where {}) as inside, count(*) as total from {}").format(inside_window, table)
-    )
-    if inside == total:
-        # the window is the whole table: no dead rows left behind for vacuum to clean up
-        cur.execute(sql.SQL("truncate {}").format(table))
-    else:
-        cur.execute(sql.SQL("delete from {} where {}").format(table, inside_window))
-    return inside, inside >= total - inside
-
-
-def _drop_indexes(cur: _Statements, spec: TableSpec) -> list[sql.Composed]:
-    """Drop the table's indexes and constraints backed by one; returns the statements that recreate them."""
-    constraints = cur.rows(
-        sql.SQL(
-            "select c.conname::text, pg_get_constraintdef(c.oid) from pg_constraint c "
-            "where c.conrelid = {}::regclass and c.contype in ('p', 'u') order by c.conname"
-        ).format(spec.qualified_name)
-    )
-    indexes = cur.rows(
-        sql.SQL(
-            "select pg_get_indexdef(i.indexrelid), i.indexrelid::regclass::text from pg_index i "
-            "where i.indrelid = {}::regclass and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)"
-        ).format(spec.qualified_name)
-    )
-    recreate = []
-    for name, definition in constraints:
-        cur.execute(sql.SQL("alter table {} drop constraint {}").format(spec.identifier, sql.Identifier(name)))
-        # definition comes from pg_get_constraintdef, e.g. PRIMARY KEY (flight_id)
-        recreate.append(
-            sql.SQL("alter table {} add constraint {} {}").format(
-                spec.identifier, sql.Identifier(name), sql.SQL(definition)
-            )
-        )
-    for definition, name in indexes:
-        cur.execute(sql.SQL("drop index {}").format(sql.SQL(name)))  # regclass text: already quoted
-        recreate.append(sql.SQL(definition))
-    return recreate
+    if url in _WINDOW_FUNCTIONS_READY:
+        return
+    installed = "select obj_description(to_regprocedure('platform.clear_window(regclass,text,date,date)'), 'pg_proc')"
+    with psycopg.connect(url) as conn:
+        if first_value(conn.execute(installed).fetchone()) != WINDOW_REPLACE_VERSION:
+            conn.execute("select pg_advisory_xact_lock(%s)", (zlib.crc32(WINDOW_REPLACE_VERSION.encode()),))
+            if first_value(conn.execute(installed).fetchone()) != WINDOW_REPLACE_VERSION:
+                conn.execute(WINDOW_REPLACE_SQL.read_text())
+                for signature in ("clear_window(regclass,text,date,date)", "rebuild_window_indexes(regclass)"):
+                    conn.execute(f"comment on function platform.{signature} is '{WINDOW_REPLACE_VERSION}'")
+    _WINDOW_FUNCTIONS_READY.add(url)
 
 
 def _copy_frame(cursor: adbc.Cursor, spec: TableSpec, frame: pl.DataFrame) -> None:
@@ -588,12 +594,12 @@ def read_window_batches(
     query = sql.SQL("select {} from {}").format(sql.SQL(", ").join(map(sql.Identifier, names)), spec.identifier)
     if window is not None:
         query += sql.SQL(" where {} between {} and {}").format(
-            sql.Identifier(spec.window_column), sql.Literal(window[0]), sql.Literal(window[1])
+            spec.window_identifier, sql.Literal(window[0]), sql.Literal(window[1])
         )
 
     def typed(parts: list) -> pl.DataFrame:
         frame = (
-            pl.from_arrow(pa.Table.from_batches(parts))
+            pl.DataFrame(pl.from_arrow(pa.Table.from_batches(parts)))
             if parts
             else pl.DataFrame(schema=[(n, spec.columns[n]) for n in names])
         )
@@ -627,20 +633,22 @@ def repeated_grain_rows(
     write), otherwise counted (``count(*) - count(distinct grain)``).
     """
     with warehouse.connect() as conn:
-        enforced = conn.execute(
-            "select exists (select 1 from pg_constraint c where c.conrelid = to_regclass(%s) and c.contype in ('p', 'u') "
-            "and (select array_agg(a.attname::text order by a.attname::text) from pg_attribute a "
-            "where a.attrelid = c.conrelid and a.attnum = any(c.conkey)) = %s::text[])",
-            (spec.qualified_name, sorted(grain)),
-        ).fetchone()[0]
+        enforced = first_value(
+            conn.execute(
+                "select exists (select 1 from pg_constraint c where c.conrelid = to_regclass(%s) and c.contype in ('p', 'u') "
+                "and (select array_agg(a.attname::text order by a.attname::text) from pg_attribute a "
+                "where a.attrelid = c.conrelid and a.attnum = any(c.conkey)) = %s::text[])",
+                (spec.qualified_name, sorted(grain)),
+            ).fetchone()
+        )
         if enforced:
             return 0
         query = sql.SQL("select count(*) - count(distinct ({})) from {}").format(
             sql.SQL(", ").join(map(sql.Identifier, grain)), spec.identifier
         )
         if window is not None:
-            query += sql.SQL(" where {} between %s and %s").format(sql.Identifier(spec.window_column))
-        return int(conn.execute(query, window).fetchone()[0])
+            query += sql.SQL(" where {} between %s and %s").format(spec.window_identifier)
+        return int(first_value(conn.execute(query, window).fetchone()))
 
 
 def read_window(
@@ -658,7 +666,7 @@ def read_window(
     query = sql.SQL("select {} from {}").format(sql.SQL(", ").join(map(sql.Identifier, names)), spec.identifier)
     if window is not None:
         query += sql.SQL(" where {} between {} and {}").format(
-            sql.Identifier(spec.window_column), sql.Literal(window[0]), sql.Literal(window[1])
+            spec.window_identifier, sql.Literal(window[0]), sql.Literal(window[1])
         )
     with warehouse.connect_arrow() as conn, conn.cursor() as cur:
         cur.execute(query.as_string())

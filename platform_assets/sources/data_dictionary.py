@@ -65,7 +65,7 @@ def _source_section(declared: SourceDeclaration) -> list[str]:
             f"| `{name}` | {table.pg_type(name)} | {landing.get(name, '')} | {_cell(table.descriptions.get(name))} |"
         )
     out += ["", "| column or rule | tier | limit | basis |", "|---|---|---|---|"]
-    for column in [*declared.columns, *declared.derived]:
+    for column in declared.all_columns():
         name = column.clean_name
         if column.has_limits():
             out.append(f"| `{name}` | quarantine | {_limits(column)} | {_cell(column.basis)} |")

@@ -137,6 +137,18 @@ class DerivedColumn(ValueRules):
     def clean_name(self) -> str:
         return self.name
 
+    @property
+    def local_source(self) -> str:
+        """The UTC timestamp column a ``local_date_of`` / ``local_hour_of`` column reads.
+
+        Raises:
+            ValueError: the column is computed another way.
+        """
+        source = self.local_date_of or self.local_hour_of
+        if source is None:
+            raise ValueError(f"derived column '{self.name}' is not a local date or hour")
+        return source
+
 
 class RuleDeclaration(dg.Model):
     """A cross-column rule: ``expect`` is a polars SQL expression that holds for a good row
@@ -258,17 +270,17 @@ class SourceDeclaration(dg.Model):
             raise ValueError(
                 f"source '{self.name}': table.column_order must list exactly the kept columns {self._kept_names()}"
             )
-        known = set(clean) | {c.name for c in self.columns} | {"file_date", "source_file", "source_row", "landed_at"}
+        known = {*clean, *(c.name for c in self.columns), "file_date", "source_file", "source_row", "landed_at"}
         for rule in self.rules:
             try:
-                names = set(pl.sql_expr(rule.expect).meta.root_names())
+                read = set(pl.sql_expr(rule.expect).meta.root_names())
             except Exception as exc:  # polars raises several error types for bad SQL
                 raise ValueError(
                     f"source '{self.name}': rule '{rule.name}': cannot parse expect '{rule.expect}': {exc}"
                 ) from exc
-            if names - known:
+            if read - known:
                 raise ValueError(
-                    f"source '{self.name}': rule '{rule.name}' reads unknown column(s) {sorted(names - known)}; "
+                    f"source '{self.name}': rule '{rule.name}' reads unknown column(s) {sorted(read - known)}; "
                     f"known: {sorted(clean)}"
                 )
         for derived in self.derived:
@@ -286,13 +298,28 @@ class SourceDeclaration(dg.Model):
         return [c.clean_name for c in self.columns] + [d.name for d in self.derived]
 
     def _kept_names(self) -> list[str]:
-        return [c.clean_name for c in [*self.columns, *self.derived] if c.keep]
+        return [c.clean_name for c in self.all_columns() if c.keep]
+
+    def all_columns(self) -> list[ColumnDeclaration | DerivedColumn]:
+        """The delivered columns, then the derived ones."""
+        return [*self.columns, *self.derived]
 
     # -- compiled parts ---------------------------------------------------------------
 
     @property
     def daily(self) -> bool:
         return self.landing.partitioning == "daily"
+
+    @property
+    def partition_column_name(self) -> str:
+        """``table.partition_column`` of a daily source.
+
+        Raises:
+            ValueError: the source declares none (only reference sources may omit it).
+        """
+        if self.table.partition_column is None:
+            raise ValueError(f"source '{self.name}' has no table.partition_column")
+        return self.table.partition_column
 
     def source_spec(self) -> SourceSpec:
         """The landing contract of this source."""
@@ -307,7 +334,7 @@ class SourceDeclaration(dg.Model):
 
     def table_spec(self) -> TableSpec:
         """``clean.<table>``: the kept columns (declared types and descriptions) plus lineage."""
-        declared = {c.clean_name: c for c in [*self.columns, *self.derived] if c.keep}
+        declared = {c.clean_name: c for c in self.all_columns() if c.keep}
         order = self.table.column_order or list(declared)
         columns = {name: DTYPES[declared[name].type] for name in order}
         descriptions = {name: declared[name].description for name in order}
@@ -370,16 +397,17 @@ class SourceDeclaration(dg.Model):
             if "." in name:
                 source, column = name.split(".", 1)
                 return [(f"clean_{source}", column)]
-            column = derived.get(name)
-            if column is None or name in resolving:
+            spec = derived.get(name)
+            if spec is None or name in resolving:
                 return []
             resolving.add(name)
-            if column.sql:
-                inputs = sorted(pl.sql_expr(column.sql).meta.root_names())
-            elif column.local_date_of or column.local_hour_of:
-                inputs = [column.local_date_of or column.local_hour_of]
+            local_of = spec.local_date_of or spec.local_hour_of
+            if spec.sql:
+                inputs = sorted(pl.sql_expr(spec.sql).meta.root_names())
+            elif local_of:
+                inputs = [local_of]
             else:
-                inputs = column.inputs
+                inputs = spec.inputs
             found = [dep for i in inputs for dep in deps(i)]
             resolving.discard(name)
             return list(dict.fromkeys(found))
@@ -438,7 +466,7 @@ class SourceDeclaration(dg.Model):
                     )
                 )
         if self.daily:
-            part = self.table.partition_column
+            part = self.partition_column_name
             rules.append(
                 RowRule(
                     name="date_not_file_date",
@@ -450,10 +478,11 @@ class SourceDeclaration(dg.Model):
         hook = self.transform_hook()
         if hook is not None:
             rules += hook.rules()
-        for column in [*self.columns, *self.derived]:
-            rules += value_rules(column.clean_name, column, "error", on_clean=column.clean_name in kept)
-            if column.plausible is not None:
-                rules += value_rules(column.clean_name, column.plausible, "warn", on_clean=column.clean_name in kept)
+        for declared in self.all_columns():
+            on_clean = declared.clean_name in kept
+            rules += value_rules(declared.clean_name, declared, "error", on_clean=on_clean)
+            if declared.plausible is not None:
+                rules += value_rules(declared.clean_name, declared.plausible, "warn", on_clean=on_clean)
         for rule in self.rules:
             expr = pl.sql_expr(rule.expect)
             rules.append(
@@ -502,7 +531,7 @@ class SourceDeclaration(dg.Model):
             if derived.sql:
                 expr = pl.sql_expr(derived.sql)
             else:
-                local = pl.col(derived.local_date_of or derived.local_hour_of).dt.convert_time_zone(self.local_timezone)
+                local = pl.col(derived.local_source).dt.convert_time_zone(self.local_timezone)
                 expr = local.dt.date() if derived.local_date_of else local.dt.hour()
             frame = frame.with_columns(expr.cast(DTYPES[derived.type]).alias(derived.name))
         hook = self.transform_hook()
@@ -552,7 +581,7 @@ class SourceDeclaration(dg.Model):
         dead = raw["parse_error"].is_not_null()
         parsed = raw.filter(~dead) if dead.any() else raw
         split = split_by_rules(self.typed(parsed, warehouse), self.row_rules(), across_rows=judge_grain)
-        valid = split.valid.select(table.column_names).cast(dict(table.columns))
+        valid = split.valid.select(table.column_names).cast(pl.Schema(table.columns))
         rejected = split.rejected.select(
             partition_date=pl.col("file_date"),
             source_file=pl.col("source_file"),

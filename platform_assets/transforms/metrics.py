@@ -45,7 +45,7 @@ def flight_daily_metrics(flights: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
         )
         .sort("flight_date", "origin", "carrier")
         .collect()
-        .cast(dict(FLIGHT_DAILY_METRICS.columns))
+        .cast(pl.Schema(FLIGHT_DAILY_METRICS.columns))
         .select(FLIGHT_DAILY_METRICS.column_names)
     )
 

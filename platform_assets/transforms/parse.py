@@ -35,14 +35,14 @@ import itertools
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import polars as pl
 
 from platform_assets.sources.contract import LandingContractError, SourceSpec
 
 UTC_TIMESTAMP = pl.Datetime("us", "UTC")
-LINEAGE_SCHEMA = {
+LINEAGE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "source_file": pl.String,
     "source_row": pl.Int32,
     "landed_at": UTC_TIMESTAMP,
@@ -63,7 +63,8 @@ PARSE_DEFECTS = {
 
 def raw_schema(source: SourceSpec) -> pl.Schema:
     """Schema of a raw frame for ``source``: its columns as String, then the lineage columns."""
-    return pl.Schema({**{c: pl.String for c in source.columns}, **LINEAGE_SCHEMA})
+    columns: dict[str, pl.DataType | type[pl.DataType]] = {c: pl.String for c in source.columns}
+    return pl.Schema({**columns, **LINEAGE_SCHEMA})
 
 
 def empty_raw_frame(source: SourceSpec) -> pl.DataFrame:
@@ -138,7 +139,7 @@ def _every_line_has_the_header_shape(text: str, width: int) -> bool:
 
 def _judge(record: list[str] | None, width: int, error: csv.Error | None) -> tuple[str, str] | None:
     """(defect, detail) of one csv record, or None if it has the header's shape."""
-    if error is not None:
+    if error is not None or record is None:
         return "malformed_quoting", str(error)
     if len(record) > width:
         return "too_many_fields", f"{len(record)} fields, the header has {width}"
@@ -201,6 +202,7 @@ def _scan(
                 except csv.Error as exc:
                     defect = _judge(None, width, exc)
                 row += 1
+                assert defect is not None  # _judge reports every error it is given
                 dead.append(DeadLetter(row, start + 1, lines[start].rstrip("\r\n"), *defect))
                 pos = start + 1
                 break
@@ -246,7 +248,7 @@ def iter_landing_batches(
     if batch_rows <= 0:
         raise ValueError(f"batch_rows must be positive, got {batch_rows}")
     if source_file.endswith(".gz"):
-        stream = gzip.GzipFile(fileobj=stream, mode="rb")
+        stream = cast(BinaryIO, gzip.GzipFile(fileobj=stream, mode="rb"))
     try:
         header_line = stream.readline()
         header_text, _ = _decode([header_line], source_file, first_line=1)
@@ -351,8 +353,9 @@ def _parse_lines(
     text = header_text + decoded
     not_utf8 = {i + 1: v for i, v in bad.items()}  # the header is line 0 of the text
     open_from = None
+    dead: list[DeadLetter] = []
     if not not_utf8 and _every_line_has_the_header_shape(text, len(header)):
-        frame, rows, dead = _read(text, header, source, lineage.source_file), None, []
+        frame, rows = _read(text, header, source, lineage.source_file), None
     else:
         lines = io.StringIO(text).readlines()
         good, dead, open_line = _scan(lines, len(header), not_utf8)

@@ -153,3 +153,22 @@ def test_an_idle_arrow_connection_the_server_dropped_is_replaced(warehouse, spec
     warehouse.replace([TableWrite(spec, _rows(DAYS, "ab", 1), (DAYS[0], DAYS[-1]))])
     assert _table(warehouse, spec) == [(d, k, 1) for d in DAYS for k in "ab"]
     assert _backend_pid(warehouse) != pid
+
+
+def test_the_window_replace_functions_are_installed_once_and_again_after_a_change(warehouse):
+    """One implementation in the warehouse (sql/window_replace.sql), shared with dbt's models:
+    installed with its version, left alone while that version is there, replaced when it differs."""
+    from platform_assets.resources import warehouse as module
+
+    signature = "platform.clear_window(regclass,text,date,date)"
+    installed = f"select obj_description(to_regprocedure('{signature}'), 'pg_proc')"
+    url = warehouse.get_url()
+    module.ensure_window_functions(url)
+    assert query(warehouse, installed) == [(module.WINDOW_REPLACE_VERSION,)]
+    with warehouse.connect() as conn:  # an older version was installed by a previous release
+        conn.execute(f"comment on function {signature} is 'window-replace 0'")
+    module.ensure_window_functions(url)  # this process already checked: nothing asked again
+    assert query(warehouse, installed) == [("window-replace 0",)]
+    module._WINDOW_FUNCTIONS_READY.discard(url)  # a new process (a new run) checks again
+    module.ensure_window_functions(url)
+    assert query(warehouse, installed) == [(module.WINDOW_REPLACE_VERSION,)]

@@ -107,3 +107,16 @@ def s3_bucket(s3_endpoint, request) -> str:
     )
     boto3.client("s3").create_bucket(Bucket=name)
     return name
+
+
+INTEGRATION_FOLDERS = ("integration", "e2e")
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that need a PostgreSQL server are ``integration`` tests: those under
+    ``tests/integration`` and ``tests/e2e`` and any other that uses the warehouse fixture.
+    ``pytest -m "not integration and not container and not ui"`` runs the rest alone."""
+    for item in items:
+        folder = item.path.relative_to(item.path.parents[1]).parts[0] if len(item.path.parents) > 1 else ""
+        if folder in INTEGRATION_FOLDERS or "warehouse" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)

@@ -8,16 +8,20 @@ real ``Definitions`` against a real server without touching the developer's `.pl
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
 import pytest
 
-from platform_assets.resources.embedded_postgres import embedded_warehouse_url, stop_embedded_server
+from platform_assets.local_instance import EVENT_LOG_SETTINGS
+from platform_assets.resources.embedded_postgres import embedded_warehouse_url, ensure_database, stop_embedded_server
 from platform_assets.resources.storage import StorageResource
 from platform_assets.resources.warehouse import WarehouseResource
 from platform_assets.sources.nycflights13 import publish_sample
 
+ROOT = Path(__file__).resolve().parents[2]
 JANUARY = (dt.date(2013, 1, 1), dt.date(2013, 1, 31))
 
 
@@ -62,10 +66,40 @@ def defs(warehouse, landing, lake):
 
 
 @pytest.fixture(scope="session")
-def run_window(defs):
-    """Materialize every asset for ``first..last`` in one run (like a ranged backfill)."""
+def project_instance(warehouse, tmp_path_factory):
+    """Dagster's instance as the project configures it: a copy of its ``dagster.yaml``
+    (dagster-postgres storage) on a database of the session's server, with the event-log
+    settings ``.env`` gives local processes; loaded with ``DagsterInstance.get()``."""
+    parts = urlsplit(warehouse.url)
+    ensure_database(urlunsplit(parts._replace(path="/postgres")), "dagster_tests")
+    home = tmp_path_factory.mktemp("dagster_home")
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    patch = pytest.MonkeyPatch()
+    for name, value in EVENT_LOG_SETTINGS.items():
+        patch.setenv(name, value)  # read by Dagster at each write, so kept for the session
+    with pytest.MonkeyPatch.context() as load:
+        load.setenv("DAGSTER_HOME", str(home))
+        load.setenv(
+            "DAGSTER_POSTGRES_URL", urlunsplit(parts._replace(scheme="postgresql+psycopg2", path="/dagster_tests"))
+        )
+        instance = dg.DagsterInstance.get()
+    yield instance
+    instance.dispose()
+    patch.undo()
 
-    def run(first: dt.date, last: dt.date, selection: str = "*", raise_on_error: bool = True):
+
+@pytest.fixture(scope="session")
+def run_window(defs):
+    """Materialize every asset for ``first..last`` in one run (like a ranged backfill), on an
+    ephemeral instance or the ``instance`` given (e.g. ``project_instance``)."""
+
+    def run(
+        first: dt.date,
+        last: dt.date,
+        selection: str = "*",
+        raise_on_error: bool = True,
+        instance: dg.DagsterInstance | None = None,
+    ):
         tags = {
             "dagster/asset_partition_range_start": first.isoformat(),
             "dagster/asset_partition_range_end": last.isoformat(),
@@ -75,7 +109,7 @@ def run_window(defs):
             resources=defs.resources,
             selection=selection,
             tags=tags,
-            instance=dg.DagsterInstance.ephemeral(),
+            instance=instance or dg.DagsterInstance.ephemeral(),
             raise_on_error=raise_on_error,
         )
 

@@ -62,8 +62,9 @@ def failed_error_checks(result: dg.ExecuteInProcessResult) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def january(run_window):
-    return run_window(*JANUARY)
+def january(run_window, project_instance):
+    """January as one ranged run on the project's instance configuration (dagster.yaml)."""
+    return run_window(*JANUARY, instance=project_instance)
 
 
 def _materializations(result: dg.ExecuteInProcessResult, asset: str) -> list[dg.AssetMaterialization]:
@@ -362,3 +363,14 @@ def test_a_backfill_of_only_the_partitioned_assets_builds_the_marts_after_the_cl
         (first, last, first, last),
     )[0]
     assert fct == clean > 0
+
+
+def test_the_run_is_recorded_in_the_projects_postgres_instance(january, project_instance):
+    """The main run went through dagster.yaml's storage (dagster-postgres), not an in-memory one."""
+    from dagster_postgres import PostgresEventLogStorage
+
+    assert isinstance(project_instance.event_log_storage, PostgresEventLogStorage)
+    run = project_instance.get_run_by_id(january.run_id)
+    assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
+    stored = project_instance.fetch_materializations(dg.AssetKey("clean_flights"), limit=100).records
+    assert {r.partition_key for r in stored if r.run_id == january.run_id} == {f"2013-01-{d:02d}" for d in range(1, 32)}

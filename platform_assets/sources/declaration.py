@@ -55,7 +55,7 @@ NULLED_PREFIX = "nulled__"  # working-frame flag: this row's value of the column
 Number = int | float
 
 
-class ValueRules(dg.Model):
+class ValueRules(dg.Model, dg.Resolvable):
     """Value rules on one column; a null value passes every one of them (use ``required``)."""
 
     min: Number | None = Field(None, description="smallest allowed value (inclusive)")
@@ -150,7 +150,7 @@ class DerivedColumn(ValueRules):
         return source
 
 
-class RuleDeclaration(dg.Model):
+class RuleDeclaration(dg.Model, dg.Resolvable):
     """A cross-column rule: ``expect`` is a polars SQL expression that holds for a good row
     (null counts as holding)."""
 
@@ -161,7 +161,7 @@ class RuleDeclaration(dg.Model):
     basis: str | None = Field(None, description="where the rule's limit comes from; listed in the data dictionary")
 
 
-class ReferenceDeclaration(dg.Model):
+class ReferenceDeclaration(dg.Model, dg.Resolvable):
     """A WARN check: values of ``column`` should exist as ``key`` in another source's clean table."""
 
     column: str
@@ -170,7 +170,7 @@ class ReferenceDeclaration(dg.Model):
     name: str | None = Field(None, description="check name (default <column>_in_<source>)")
 
 
-class LandingDeclaration(dg.Model):
+class LandingDeclaration(dg.Model, dg.Resolvable):
     """Where the files land and how they are named and read."""
 
     folder: str = Field(description="folder under the landing root")
@@ -184,7 +184,7 @@ class LandingDeclaration(dg.Model):
     null_values: list[str] = Field(["NA", ""], description="field values read as missing")
 
 
-class TableDeclaration(dg.Model):
+class TableDeclaration(dg.Model, dg.Resolvable):
     """The clean warehouse table ``clean.<name>``."""
 
     name: str | None = Field(None, description="table name (default: the source name)")
@@ -199,7 +199,7 @@ class TableDeclaration(dg.Model):
     )
 
 
-class FreshnessDeclaration(dg.Model):
+class FreshnessDeclaration(dg.Model, dg.Resolvable):
     """A daily source is fresh when the previous day's partition is materialized by the deadline."""
 
     deadline_cron: str = Field("0 6 * * *", description="cron of the daily deadline, in local_timezone")
@@ -220,7 +220,7 @@ class TransformHook:
     deps: tuple[str, ...] = ()
 
 
-class SourceDeclaration(dg.Model):
+class SourceDeclaration(dg.Model, dg.Resolvable):
     """One landing source, as its ``defs.yaml`` declares it (see the module docstring)."""
 
     name: str = Field(description="source name: assets raw_<name> and clean_<name>, tables clean/quarantine.<name>")

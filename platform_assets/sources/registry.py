@@ -1,8 +1,11 @@
-"""The declared landing sources: every ``LandingSource`` YAML under ``platform_assets/defs``.
+"""The declared landing sources: every ``LandingSource`` component under ``platform_assets/defs``.
 
 The component builds each source's assets and checks; the platform-wide parts (the landing
 sensor, the landing-contract check, freshness, the CLI summary, the dbt sources file) read
-the same declarations from here, so a new YAML file reaches all of them.
+the same declarations from here, as Dagster loads them (``dg.ComponentTree``: templating
+such as ``{{ env('NAME') }}`` resolved), so a new YAML file reaches all of them.
+:func:`read_declarations` validates loose ``defs.yaml`` files outside a project (tests,
+tools) with the file, line and field of every problem.
 """
 
 from __future__ import annotations
@@ -27,8 +30,22 @@ class SourceDeclarationError(ValueError):
 
 @cache
 def declarations() -> dict[str, SourceDeclaration]:
-    """Every declared source by name, from the ``defs.yaml`` files under :data:`DEFS_DIR`."""
-    return read_declarations(DEFS_DIR)
+    """Every declared source by name: the ``LandingSource`` components Dagster loads from
+    :data:`DEFS_DIR` (the project's component tree, templates resolved).
+
+    Raises:
+        SourceDeclarationError: two components declare the same source name.
+    """
+    import dagster as dg
+
+    from platform_assets.components.landing_source import LandingSource
+
+    found: dict[str, SourceDeclaration] = {}
+    for component in dg.ComponentTree.for_project(DEFS_DIR).get_all_components(of_type=LandingSource):
+        if component.name in found:
+            raise SourceDeclarationError(f"source '{component.name}' is declared twice under {DEFS_DIR}")
+        found[component.name] = component
+    return dict(sorted(found.items()))
 
 
 def _line_of(text: str, loc: tuple) -> int | None:

@@ -32,7 +32,7 @@ attributes:
   name: seattle_weather
   description: Daily weather in Seattle (vega_datasets `seattle-weather.csv`), one file per day.
   landing:
-    folder: seattle_weather
+    folder: "{{ env('SEATTLE_LANDING_FOLDER') }}"  # templated: resolved by Dagster's component loader
     partitioning: daily
   table:
     grain: [observation_date]
@@ -61,7 +61,7 @@ def _seattle_csv() -> Path:
 def project(tmp_path_factory):
     """A copy of the project (as an installed clone has it) with its own embedded server and .env."""
     copy = copy_project(tmp_path_factory.mktemp("newsource") / "project")
-    env = bare_env(copy)
+    env = {**bare_env(copy), "SEATTLE_LANDING_FOLDER": "seattle_weather"}
     make_up(copy, env)
     yield copy, env
     stop_embedded_server(copy / ".platform")
@@ -144,6 +144,18 @@ def test_a_new_source_declared_in_yaml_runs_end_to_end(project):
         "quarantine_share_within_limit": "SUCCEEDED",
     }
 
-    # 5. dbt sees it too: the generated `clean` source now lists the table
+    # 5. the platform-wide parts read the declaration as Dagster loaded it, template resolved
+    seen = _run(
+        [
+            str(BIN / "python"),
+            "-c",
+            "from platform_assets.sources.registry import declarations; "
+            "print(declarations()['seattle_weather'].landing.folder)",
+        ],
+        project,
+    ).stdout.strip()
+    assert seen == "seattle_weather"
+
+    # 6. dbt sees it too: the generated `clean` source now lists the table
     _run([str(BIN / "platform-assets"), "dbt-sources"], project)
     assert "name: seattle_weather" in (copy / "dbt_project/models/staging/_clean_sources.yml").read_text()

@@ -15,6 +15,7 @@ time*, so re-running any old day would make a mart look fresh, whereas the parti
 asks whether the *latest day* is there.
 """
 
+import functools
 import warnings
 
 import dagster as dg
@@ -26,30 +27,46 @@ from platform_assets.sources.registry import declarations
 FRESH_MARTS = ["fct_flights", "mart_carrier_daily_performance", "mart_weather_delay"]
 FRESHNESS_DEADLINE_CRON = "0 6 * * *"
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", dg.SupersessionWarning)  # see the module docstring
-    FRESHNESS_CHECKS = dg.build_time_partition_freshness_checks(
-        assets=[dg.AssetKey(name) for name in FRESH_MARTS],
-        deadline_cron=FRESHNESS_DEADLINE_CRON,
-        timezone=SOURCE_TIMEZONE,
-        severity=dg.AssetCheckSeverity.WARN,
-    )
-    # Daily sources that declare `freshness:` in their YAML: their clean table, at their deadline.
-    FRESH_SOURCES = [f"clean_{d.name}" for d in declarations().values() if d.daily and d.freshness is not None]
-    for declared in declarations().values():
-        if declared.daily and declared.freshness is not None:
-            FRESHNESS_CHECKS = [
-                *FRESHNESS_CHECKS,
-                *dg.build_time_partition_freshness_checks(
+
+def fresh_sources() -> list[str]:
+    """The clean assets of the daily sources that declare ``freshness:`` in their YAML."""
+    return [f"clean_{d.name}" for d in declarations().values() if d.daily and d.freshness is not None]
+
+
+@functools.cache
+def freshness_checks() -> list[dg.AssetChecksDefinition]:
+    """The marts' checks (:data:`FRESH_MARTS`, 06:00 America/New_York) and each declaring
+    source's (its clean table, at its own deadline, in its own time zone). Built once per
+    process, from the declarations Dagster loads."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.SupersessionWarning)  # see the module docstring
+        checks = list(
+            dg.build_time_partition_freshness_checks(
+                assets=[dg.AssetKey(name) for name in FRESH_MARTS],
+                deadline_cron=FRESHNESS_DEADLINE_CRON,
+                timezone=SOURCE_TIMEZONE,
+                severity=dg.AssetCheckSeverity.WARN,
+            )
+        )
+        for declared in declarations().values():
+            if declared.daily and declared.freshness is not None:
+                checks += dg.build_time_partition_freshness_checks(
                     assets=[dg.AssetKey(f"clean_{declared.name}")],
                     deadline_cron=declared.freshness.deadline_cron,
                     timezone=declared.local_timezone,
                     severity=dg.AssetCheckSeverity.WARN,
-                ),
-            ]
-    FRESHNESS_SENSOR = dg.build_sensor_for_freshness_checks(
-        freshness_checks=FRESHNESS_CHECKS,
-        name="marts_freshness_sensor",
-        minimum_interval_seconds=15 * 60,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-    )
+                )
+    return checks
+
+
+@functools.cache
+def freshness_sensor() -> dg.SensorDefinition:
+    """Dagster's sensor evaluating :func:`freshness_checks` every 15 minutes."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.SupersessionWarning)
+        return dg.build_sensor_for_freshness_checks(
+            freshness_checks=freshness_checks(),
+            name="marts_freshness_sensor",
+            minimum_interval_seconds=15 * 60,
+            default_status=dg.DefaultSensorStatus.RUNNING,
+        )

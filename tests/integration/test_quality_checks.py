@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from platform_assets import cli
-from platform_assets.quality.freshness import FRESH_MARTS, FRESH_SOURCES, FRESHNESS_CHECKS
+from platform_assets.quality.freshness import FRESH_MARTS, fresh_sources, freshness_checks
 from platform_assets.sources.nycflights13 import publish_sample
 from tests.integration.conftest import query
 
@@ -192,12 +192,12 @@ def test_marts_are_fresh_only_when_the_latest_partition_is_in(defs):
             assets=[*defs.assets, *defs.asset_checks],
             resources=defs.resources,
             instance=instance,
-            selection=dg.AssetSelection.checks(*FRESHNESS_CHECKS),
+            selection=dg.AssetSelection.checks(*freshness_checks()),
         )
         return {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
 
-    fresh_assets = [*FRESH_MARTS, *FRESH_SOURCES]  # the marts, and the sources declaring `freshness:`
-    assert set(FRESH_SOURCES) == {"clean_flights", "clean_weather"}
+    fresh_assets = [*FRESH_MARTS, *fresh_sources()]  # the marts, and the sources declaring `freshness:`
+    assert set(fresh_sources()) == {"clean_flights", "clean_weather"}
 
     def report(partition: str) -> None:
         for asset in fresh_assets:

@@ -7,10 +7,15 @@ platform_assets.definitions``, ``workspace.yaml`` and ``dg``).
 ``defs/quality.py``: platform-wide checks and freshness; ``defs/automation.py``: jobs, the
 landing sensor, the schedule; ``defs/alerts.py``; ``defs/resources.py``: resources and the
 executor, from the environment (README "Configuration").
+
+An invalid source declaration fails the load with the file, line and field of each problem.
 """
 
 from pathlib import Path
 
 import dagster as dg
 
-defs = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+from platform_assets.sources.registry import DEFS_DIR, explained_declaration_errors
+
+with explained_declaration_errors(DEFS_DIR):
+    defs = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

@@ -94,8 +94,8 @@ def _write(
     warehouse: WarehouseResource, declared: SourceDeclaration, raw_rows: int, split: Split, window=None
 ) -> dict[str, Any]:
     """Write clean + quarantine rows atomically and return the materialization metadata."""
-    _check_accounted(declared.source_spec(), raw_rows, split)
-    clean_spec, quarantine_spec = declared.table_spec(), declared.quarantine_spec()
+    _check_accounted(declared.source_spec, raw_rows, split)
+    clean_spec, quarantine_spec = declared.table_spec, declared.quarantine_spec
     replaced = warehouse.replace(
         [TableWrite(clean_spec, split.valid, window), TableWrite(quarantine_spec, split.rejected, window)]
     )
@@ -150,7 +150,7 @@ def _write_in_chunks(
     Raises:
         dg.Failure: a day's raw file is missing from the lake (not retried).
     """
-    source = declared.source_spec()
+    source = declared.source_spec
     days = window_dates(context)
     keys = {day: raw_lake_key(source, day) for day in days}
     absent = [k for k in keys.values() if not lake.exists(k)]
@@ -166,7 +166,7 @@ def _write_in_chunks(
     totals = {"rows_in": 0, "rows_out": 0, "rows_quarantined": 0, "values_nulled": 0}
     by_rule: Counter[str] = Counter()
     sample: list[pl.DataFrame] = []
-    clean_spec, quarantine_spec = declared.table_spec(), declared.quarantine_spec()
+    clean_spec, quarantine_spec = declared.table_spec, declared.quarantine_spec
     day_column = clean_spec.window_column_name
     per_day: dict[dt.date, dict[str, Any]] = {
         day: {
@@ -295,7 +295,7 @@ def _quarantine_losers(
     """Quarantine the rows the warehouse found repeating an earlier row's grain key, with
     their delivered text read back from the day's raw lake file a batch at a time."""
     rule = declared.duplicate_rule()
-    spec = declared.table_spec()
+    spec = declared.table_spec
     for raw in lake.iter_parquet(key, budget):
         if raw.height == 0:
             continue
@@ -306,7 +306,7 @@ def _quarantine_losers(
         if rows:
             losers = raw.filter(pl.col("source_row").is_in(rows))
             write.copy(
-                declared.quarantine_spec(),
+                declared.quarantine_spec,
                 declared.quarantine_from_raw(
                     losers,
                     failed_rules=pl.lit(rule.name),
@@ -325,12 +325,12 @@ def _asset_description(declared: SourceDeclaration, spec) -> str:
 
 
 def _hook_deps(declared: SourceDeclaration) -> list[str]:
-    hook = declared.transform_hook()
+    hook = declared.transform_hook
     return list(hook.deps) if hook else []
 
 
 def _daily_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
-    spec = declared.table_spec()
+    spec = declared.table_spec
 
     @dg.asset(
         name=f"clean_{declared.name}",
@@ -352,7 +352,7 @@ def _daily_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
             metadata, sample = _write_in_chunks(context, warehouse, lake, declared)
         cost.rows_read = metadata["window_rows_in"]
         cost.rows_written = cost.rows_read  # every row lands in the clean or the quarantine table
-        cost.measure_tables(warehouse, [spec.qualified_name, declared.quarantine_spec().qualified_name])
+        cost.measure_tables(warehouse, [spec.qualified_name, declared.quarantine_spec.qualified_name])
         add_run_metadata(
             context,
             {
@@ -367,8 +367,8 @@ def _daily_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
 
 
 def _reference_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
-    spec = declared.table_spec()
-    source = declared.source_spec()
+    spec = declared.table_spec
+    source = declared.source_spec
 
     @dg.asset(
         name=f"clean_{declared.name}",
@@ -389,7 +389,7 @@ def _reference_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
             split = declared.clean(raw, warehouse)
             metadata = _write(warehouse, declared, raw.height, split)
         cost.rows_read = cost.rows_written = raw.height
-        cost.measure_tables(warehouse, [spec.qualified_name, declared.quarantine_spec().qualified_name])
+        cost.measure_tables(warehouse, [spec.qualified_name, declared.quarantine_spec.qualified_name])
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": split.valid.height,

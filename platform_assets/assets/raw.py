@@ -113,7 +113,7 @@ def _column_schema(source: SourceSpec) -> dg.TableSchema:
 
 
 def _daily_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
-    source = declared.source_spec()
+    source = declared.source_spec
     missing_is_error = declared.landing.missing_drop == "fail"
     if missing_is_error:
         on_missing = "A missing day's drop fails the run."
@@ -202,7 +202,7 @@ def _daily_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
 
 
 def _reference_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
-    source = declared.source_spec()
+    source = declared.source_spec
 
     @dg.asset(
         name=f"raw_{source.name}",

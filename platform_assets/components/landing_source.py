@@ -23,7 +23,7 @@ import dagster as dg
 from platform_assets.sources.declaration import SourceDeclaration
 
 TEMPLATE = """\
-# A landing source: see README "Adding a source". Every key is checked by `dg check yaml` / `dg check defs`.
+# A landing source: see README "Adding a source". Every key is checked by `dg check defs` (file, line and field of each problem).
 type: platform_assets.components.LandingSource
 attributes:
   name: {name}
@@ -62,7 +62,7 @@ class LandingSourceScaffolder(dg.Scaffolder):
 
 
 @dg.scaffold_with(LandingSourceScaffolder)
-class LandingSource(dg.Component, SourceDeclaration, dg.Resolvable):
+class LandingSource(dg.Component, SourceDeclaration):
     """A landing source declared in YAML: raw and clean assets, quarantine and checks.
 
     See :class:`~platform_assets.sources.declaration.SourceDeclaration` for the attributes.

@@ -37,7 +37,7 @@ def trace_column(instance: dg.DagsterInstance, asset: str, column: str) -> list[
         pad = "   " * depth + ("└─ " if depth else "")
         lines.append(f"{pad}{asset}.{column}")
         if asset in landing:
-            spec = landing[asset].source_spec()
+            spec = landing[asset].source_spec
             where = f"{spec.folder}/YYYY-MM-DD.csv" if spec.daily else spec.reference_key()
             lines.append("   " * (depth + 1) + f"└─ landing {where}: column {column}")
             return

@@ -61,6 +61,11 @@ def _whole(value: float | None) -> int | None:
     return None if value is None else int(value)
 
 
+def _figures(sets: list[dict[str, float]], name: str) -> list[float]:
+    """The figure ``name`` of every run that recorded it, in the runs' order."""
+    return [figures[name] for figures in sets if figures.get(name) is not None]
+
+
 def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
@@ -89,22 +94,19 @@ def asset_costs(instance: dg.DagsterInstance, asset_keys: Iterable[dg.AssetKey],
                 break
         sets = list(per_run.values())  # newest first
 
-        def pick(name: str, sets: list[dict] = sets) -> list:
-            return [s[name] for s in sets if s.get(name) is not None]
-
         latest = sets[0] if sets else {}
         out.append(
             AssetCost(
                 asset=key.to_user_string(),
                 runs=len(sets),
-                wall_s=_median(pick("wall_s")),
-                cpu_s=_median(pick("cpu_s")),
-                peak_rss_mib=_median(pick("peak_rss_mib")),
-                rows_written=_median(pick("rows_written")),
-                rows_per_s=_median(pick("rows_per_s")),
+                wall_s=_median(_figures(sets, "wall_s")),
+                cpu_s=_median(_figures(sets, "cpu_s")),
+                peak_rss_mib=_median(_figures(sets, "peak_rss_mib")),
+                rows_written=_median(_figures(sets, "rows_written")),
+                rows_per_s=_median(_figures(sets, "rows_per_s")),
                 table_bytes=_whole(latest.get("table_bytes")),
                 table_rows=_whole(latest.get("table_rows")),
-                wall_by_run=tuple(pick("wall_s")),
+                wall_by_run=tuple(_figures(sets, "wall_s")),
             )
         )
     return out

@@ -35,7 +35,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import psutil
-from psycopg import sql
 
 PREFIX = "cost/"
 
@@ -186,16 +185,7 @@ class StepCost:
 
     def measure_tables(self, warehouse, tables: Sequence[str]) -> None:
         """Record the size on disk and rows of ``tables`` (``schema.table`` names) as they are now."""
-        from platform_assets.resources.warehouse import first_value  # the warehouse imports this module
-
-        size = rows = 0
-        with warehouse.connect() as conn:
-            for name in tables:
-                schema, table = name.split(".", 1)
-                identifier = sql.Identifier(schema, table)
-                size += first_value(conn.execute("select pg_total_relation_size(%s::regclass)", (name,)).fetchone())
-                rows += first_value(conn.execute(sql.SQL("select count(*) from {}").format(identifier)).fetchone())
-        self.table_bytes, self.table_rows = size, rows
+        self.table_bytes, self.table_rows = warehouse.footprint(tables)
 
     def metadata(self) -> dict[str, float | int]:
         figures: dict[str, float | int] = {

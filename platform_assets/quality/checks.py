@@ -212,7 +212,7 @@ VALIDATED_WHILE_WRITING = "validated_while_writing"
 def source_validations(declared: SourceDeclaration) -> list[Validation]:
     """The pandera checks of ``clean_<source>``: the declared ERROR rules that read clean
     columns plus the table's types and nullability, and the WARN rules (when declared)."""
-    asset, table = f"clean_{declared.name}", declared.table_spec()
+    asset, table = f"clean_{declared.name}", declared.table_spec
     rules = declared.row_rules()
     row_local = [r for r in rules if not r.across_rows]
     validations = [
@@ -347,8 +347,8 @@ def pandera_checks(asset: str, spec: TableSpec, validations: list[Validation], p
 
 def reconciliation_check(declared: SourceDeclaration) -> CheckGroup:
     """Blocking check on ``clean_<source>``: raw rows = clean rows + quarantined rows for the window."""
-    source = declared.source_spec()
-    clean, quarantine = declared.table_spec(), declared.quarantine_spec()
+    source = declared.source_spec
+    clean, quarantine = declared.table_spec, declared.quarantine_spec
     partitioned = source.daily
 
     spec = dg.AssetCheckSpec(
@@ -387,8 +387,8 @@ def quarantine_share_check(declared: SourceDeclaration) -> CheckGroup:
     are rejected means the upstream batch is broken (a changed format, a wrong file), so
     downstream must not use it rather than publish it with a hole in it.
     """
-    source = declared.source_spec()
-    clean, quarantine = declared.table_spec(), declared.quarantine_spec()
+    source = declared.source_spec
+    clean, quarantine = declared.table_spec, declared.quarantine_spec
     partitioned = source.daily
     limit = declared.quarantine_share_limit
 
@@ -440,7 +440,7 @@ def quarantine_share_check(declared: SourceDeclaration) -> CheckGroup:
 
 def referential_check(declared: SourceDeclaration, name: str, column: str, reference: str, key: str) -> CheckGroup:
     """WARN check on ``clean_<source>``: rows whose ``column`` is not a ``key`` of ``reference``."""
-    table = declared.table_spec()
+    table = declared.table_spec
     asset = f"clean_{declared.name}"
     spec = dg.AssetCheckSpec(
         asset=asset,
@@ -582,7 +582,7 @@ def source_checks(declared: SourceDeclaration) -> dg.AssetChecksDefinition:
     * reconciliation and the quarantine-share limit (ERROR, blocking);
     * one WARN referential check per declared reference.
     """
-    asset, table = f"clean_{declared.name}", declared.table_spec()
+    asset, table = f"clean_{declared.name}", declared.table_spec
     validations = source_validations(declared)
     groups = [
         pandera_checks(asset, table, validations, partitioned=declared.daily),

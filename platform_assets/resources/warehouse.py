@@ -246,6 +246,18 @@ class WarehouseResource(dg.ConfigurableResource):
         with psycopg.connect(self.get_url()) as conn:
             yield conn
 
+    def footprint(self, tables: Sequence[str]) -> tuple[int, int]:
+        """Size on disk (bytes, indexes and TOAST included) and rows of ``tables``
+        (``schema.table`` names), summed, as they are now."""
+        size = rows = 0
+        with self.connect() as conn:
+            for name in tables:
+                schema, table = name.split(".", 1)
+                identifier = sql.Identifier(schema, table)
+                size += first_value(conn.execute("select pg_total_relation_size(%s::regclass)", (name,)).fetchone())
+                rows += first_value(conn.execute(sql.SQL("select count(*) from {}").format(identifier)).fetchone())
+        return size, rows
+
     @contextlib.contextmanager
     def connect_arrow(self) -> Iterator[adbc.Connection]:
         """An ADBC connection; the block runs in one transaction committed on success and

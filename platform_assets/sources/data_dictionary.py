@@ -47,14 +47,14 @@ def _cell(text: str | None) -> str:
 
 
 def _source_section(declared: SourceDeclaration) -> list[str]:
-    table = declared.table_spec()
+    table = declared.table_spec
     landing = {c.clean_name: c.name for c in declared.columns}
     out = [
         f"## {declared.name}",
         "",
         _cell(declared.description),
         "",
-        f"Landing: `{declared.source_spec().folder}/` ({declared.landing.partitioning}). "
+        f"Landing: `{declared.source_spec.folder}/` ({declared.landing.partitioning}). "
         f"Clean table `{table.qualified_name}`, grain ({', '.join(table.grain)}); rejects in `quarantine.{declared.name}`.",
         "",
         "| column | type | from landing column | meaning |",

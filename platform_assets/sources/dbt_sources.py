@@ -27,7 +27,7 @@ def render_dbt_sources(declared: Mapping[str, SourceDeclaration]) -> str:
     """The dbt sources YAML (source ``clean``, one table per declared source) as text."""
     tables = []
     for name in sorted(declared):
-        table = declared[name].table_spec()
+        table = declared[name].table_spec
         tables.append(
             {
                 "name": table.name,

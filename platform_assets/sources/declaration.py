@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import dagster as dg
@@ -107,10 +108,10 @@ class DerivedColumn(ValueRules):
     """A column computed from others: by a SQL expression (polars SQL), as the local date
     or hour of a UTC timestamp, or by the source's Python hook."""
 
-    name: str
-    type: ColumnType
-    description: str = ""
-    keep: bool = True
+    name: str = Field(description="column name in the clean table")
+    type: ColumnType = Field(description="type in the clean table")
+    description: str = Field("", description="meaning and unit, shown in the UI and in dbt docs")
+    keep: bool = Field(True, description="false: usable by rules and other columns, but not written to the clean table")
     sql: str | None = Field(None, description="polars SQL expression over the typed columns")
     local_date_of: str | None = Field(None, description="UTC timestamp column; its date in `local_timezone`")
     local_hour_of: str | None = Field(None, description="UTC timestamp column; its hour in `local_timezone`")
@@ -120,7 +121,7 @@ class DerivedColumn(ValueRules):
         description="for column lineage of a hook column: the columns it is computed from "
         "(this source's columns, or `<source>.<column>` of another source's clean table)",
     )
-    plausible: ValueRules | None = None
+    plausible: ValueRules | None = Field(None, description="WARN rules: reported, not blocking")
 
     @model_validator(mode="after")
     def _one_way(self) -> DerivedColumn:
@@ -154,19 +155,22 @@ class RuleDeclaration(dg.Model, dg.Resolvable):
     """A cross-column rule: ``expect`` is a polars SQL expression that holds for a good row
     (null counts as holding)."""
 
-    name: str
+    name: str = Field(description="rule name, as quarantine reasons and check failures report it")
     expect: str = Field(description="e.g. `arr_at > dep_at` or `dewp_f <= temp_f + 0.5`")
-    description: str = ""
-    severity: Literal["error", "warn"] = "error"
+    description: str = Field("", description="what the rule means, listed in the data dictionary")
+    severity: Literal["error", "warn"] = Field(
+        "error",
+        description="error: the row is quarantined and the check blocks; warn: reported by the plausibility check",
+    )
     basis: str | None = Field(None, description="where the rule's limit comes from; listed in the data dictionary")
 
 
 class ReferenceDeclaration(dg.Model, dg.Resolvable):
     """A WARN check: values of ``column`` should exist as ``key`` in another source's clean table."""
 
-    column: str
+    column: str = Field(description="clean column of this source whose values are looked up")
     source: str = Field(description="the referenced source's name, e.g. planes")
-    key: str
+    key: str = Field(description="clean column of the referenced source's table holding the keys")
     name: str | None = Field(None, description="check name (default <column>_in_<source>)")
 
 
@@ -221,24 +225,30 @@ class TransformHook:
 
 
 class SourceDeclaration(dg.Model, dg.Resolvable):
-    """One landing source, as its ``defs.yaml`` declares it (see the module docstring)."""
+    """One landing source, as its ``defs.yaml`` declares it: the ``attributes`` of a
+    ``LandingSource`` component (see the module docstring for what it compiles to)."""
 
     name: str = Field(description="source name: assets raw_<name> and clean_<name>, tables clean/quarantine.<name>")
     description: str = Field(description="what one row is, where it comes from")
     owners: list[str] = Field(["team:data-platform"], description="Dagster owners (team:... or an email)")
-    landing: LandingDeclaration
-    table: TableDeclaration
-    columns: list[ColumnDeclaration] = Field(min_length=1)
-    derived: list[DerivedColumn] = []
-    rules: list[RuleDeclaration] = []
-    references: list[ReferenceDeclaration] = []
+    landing: LandingDeclaration = Field(description="where the files land and how they are read")
+    table: TableDeclaration = Field(description="the clean warehouse table")
+    columns: list[ColumnDeclaration] = Field(min_length=1, description="the landing file's columns, every one of them")
+    derived: list[DerivedColumn] = Field([], description="columns computed from the delivered ones")
+    rules: list[RuleDeclaration] = Field([], description="cross-column rules a good row satisfies")
+    references: list[ReferenceDeclaration] = Field([], description="WARN checks against another source's keys")
     quarantine_share_limit: float = Field(
         0.02, ge=0, le=1, description="largest share of a day's (or delivery's) rows that may be quarantined"
     )
     local_timezone: str = Field("UTC", description="IANA zone of local dates and hours (local_date_of, freshness)")
     hook: str | None = Field(None, description="module:attribute of a TransformHook")
-    freshness: FreshnessDeclaration | None = None
-    code_version: str = "1"
+    freshness: FreshnessDeclaration | None = Field(
+        None, description="daily sources: the deadline of the platform's freshness check"
+    )
+    code_version: str = Field(
+        "1",
+        description="Dagster code version of the source's assets; bump it when the declaration changes what a row becomes",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> SourceDeclaration:
@@ -321,6 +331,7 @@ class SourceDeclaration(dg.Model, dg.Resolvable):
             raise ValueError(f"source '{self.name}' has no table.partition_column")
         return self.table.partition_column
 
+    @cached_property
     def source_spec(self) -> SourceSpec:
         """The landing contract of this source."""
         return SourceSpec(
@@ -332,6 +343,7 @@ class SourceDeclaration(dg.Model, dg.Resolvable):
             null_values=tuple(self.landing.null_values),
         )
 
+    @cached_property
     def table_spec(self) -> TableSpec:
         """``clean.<table>``: the kept columns (declared types and descriptions) plus lineage."""
         declared = {c.clean_name: c for c in self.all_columns() if c.keep}
@@ -360,9 +372,11 @@ class SourceDeclaration(dg.Model, dg.Resolvable):
             ),
         )
 
+    @cached_property
     def quarantine_spec(self) -> TableSpec:
-        return quarantine_spec(self.source_spec())
+        return quarantine_spec(self.source_spec)
 
+    @cached_property
     def transform_hook(self) -> TransformHook | None:
         """The hook named in ``hook:``, imported.
 
@@ -412,7 +426,7 @@ class SourceDeclaration(dg.Model, dg.Resolvable):
             resolving.discard(name)
             return list(dict.fromkeys(found))
 
-        table = self.table_spec()
+        table = self.table_spec
         lineage = {
             name: deps(name) for name in table.column_names if name not in LINEAGE_COLUMNS and name != NULLED_VALUES
         }
@@ -475,7 +489,7 @@ class SourceDeclaration(dg.Model, dg.Resolvable):
                     explain=pl.format("{} {} in the file for {}", pl.lit(part), pl.col(part), pl.col("file_date")),
                 )
             )
-        hook = self.transform_hook()
+        hook = self.transform_hook
         if hook is not None:
             rules += hook.rules()
         for declared in self.all_columns():
@@ -534,7 +548,7 @@ class SourceDeclaration(dg.Model, dg.Resolvable):
                 local = pl.col(derived.local_source).dt.convert_time_zone(self.local_timezone)
                 expr = local.dt.date() if derived.local_date_of else local.dt.hour()
             frame = frame.with_columns(expr.cast(DTYPES[derived.type]).alias(derived.name))
-        hook = self.transform_hook()
+        hook = self.transform_hook
         if hook is not None:
             frame = hook.derive(frame, warehouse)
         return frame
@@ -555,7 +569,7 @@ class SourceDeclaration(dg.Model, dg.Resolvable):
             reason=reason,
             raw_line=pl.col("raw_line") if "raw_line" in raw.columns else pl.lit(None, pl.String),
             **{c.name: pl.col(c.name) for c in self.columns},
-        ).select(self.quarantine_spec().column_names)
+        ).select(self.quarantine_spec.column_names)
 
     def clean(self, raw: pl.DataFrame, warehouse: Any = None, judge_grain: bool = True) -> Split:
         """Type, derive and validate raw rows.
@@ -571,8 +585,8 @@ class SourceDeclaration(dg.Model, dg.Resolvable):
             ``valid`` shaped as ``clean.<table>``, ``rejected`` as ``quarantine.<source>``;
             their row counts add up to ``raw``'s.
         """
-        table = self.table_spec()
-        quarantine = self.quarantine_spec()
+        table = self.table_spec
+        quarantine = self.quarantine_spec
         for column in ("raw_line", "parse_error"):  # raw files written before dead letters existed
             if column not in raw.columns:
                 raw = raw.with_columns(pl.lit(None, pl.String).alias(column))

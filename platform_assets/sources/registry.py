@@ -4,15 +4,18 @@ The component builds each source's assets and checks; the platform-wide parts (t
 sensor, the landing-contract check, freshness, the CLI summary, the dbt sources file) read
 the same declarations from here, as Dagster loads them (``dg.ComponentTree``: templating
 such as ``{{ env('NAME') }}`` resolved), so a new YAML file reaches all of them.
-:func:`read_declarations` validates loose ``defs.yaml`` files outside a project (tests,
-tools) with the file, line and field of every problem.
+A declaration Dagster cannot load is reported with the file, line and field of every problem
+(:func:`explained_declaration_errors`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
+import dagster as dg
 import yaml
 from pydantic import ValidationError
 
@@ -34,18 +37,51 @@ def declarations() -> dict[str, SourceDeclaration]:
     :data:`DEFS_DIR` (the project's component tree, templates resolved).
 
     Raises:
-        SourceDeclarationError: two components declare the same source name.
+        SourceDeclarationError: a declaration is invalid (file, line and field named) or two
+            components declare the same source name.
     """
-    import dagster as dg
+    return declarations_in(dg.ComponentTree.for_project(DEFS_DIR))
 
+
+def declarations_in(tree: dg.ComponentTree) -> dict[str, SourceDeclaration]:
+    """The ``LandingSource`` components of a component tree, by source name.
+
+    Raises:
+        SourceDeclarationError: as :func:`declarations`.
+    """
     from platform_assets.components.landing_source import LandingSource
 
+    with explained_declaration_errors(tree.defs_module_path):
+        components = tree.get_all_components(of_type=LandingSource)
     found: dict[str, SourceDeclaration] = {}
-    for component in dg.ComponentTree.for_project(DEFS_DIR).get_all_components(of_type=LandingSource):
+    for component in components:
         if component.name in found:
-            raise SourceDeclarationError(f"source '{component.name}' is declared twice under {DEFS_DIR}")
+            raise SourceDeclarationError(
+                declaration_problems(tree.defs_module_path)
+                or f"source '{component.name}' is declared twice under {tree.defs_module_path}"
+            )
         found[component.name] = component
     return dict(sorted(found.items()))
+
+
+@contextmanager
+def explained_declaration_errors(defs_dir: Path) -> Iterator[None]:
+    """Turn a failure to load the defs folder into a :class:`SourceDeclarationError` naming
+    the file, line and field of every invalid source declaration under ``defs_dir``.
+
+    Dagster reports which component failed; the declaration's nested models lose the YAML
+    position on the way, so the files are re-validated here to point at the line. Errors that
+    no declaration explains propagate unchanged.
+    """
+    try:
+        yield
+    except SourceDeclarationError:
+        raise
+    except Exception as exc:
+        problems = declaration_problems(defs_dir)
+        if problems:
+            raise SourceDeclarationError(problems) from exc
+        raise
 
 
 def _line_of(text: str, loc: tuple) -> int | None:
@@ -67,45 +103,45 @@ def _line_of(text: str, loc: tuple) -> int | None:
     return line
 
 
-def _explain(path: Path, text: str, error: ValidationError) -> str:
+def _explain(path: Path, text: str, error: ValidationError) -> list[str]:
     problems = []
     for item in error.errors():
+        if isinstance(item.get("input"), str) and "{{" in item["input"]:
+            continue
         loc = tuple(item["loc"])
         field = ".".join(str(p) for p in ("attributes", *loc))
         line = _line_of(text, loc)
         problems.append(f"{path}:{line or 1}: {field}: {item['msg']}")
-    return "invalid source declaration\n" + "\n".join(problems)
+    return problems
 
 
-def read_declarations(root: Path) -> dict[str, SourceDeclaration]:
-    """Every declared source by name, from ``defs.yaml`` files under ``root`` whose ``type`` is a LandingSource.
-
-    Raises:
-        SourceDeclarationError: a file is not valid YAML, breaks the schema (the message
-            names the file, line and field of each problem), or two files declare the same
-            source name. Nothing is returned then: no half definitions.
+def declaration_problems(root: Path) -> str | None:
+    """What is wrong with the LandingSource ``defs.yaml`` files under ``root``, one line per
+    problem as ``<file>:<line>: <field>: <message>``; None when every file is a valid
+    declaration. Values written as templates (``{{ ... }}``) are not judged here: Dagster
+    resolves them first.
     """
-    found: dict[str, SourceDeclaration] = {}
-    where: dict[str, Path] = {}
+    problems: list[str] = []
+    seen: dict[str, Path] = {}
     for path in sorted(root.rglob("defs.yaml")):
         text = path.read_text()
         try:
             documents = [d for d in yaml.safe_load_all(text) if d]
         except yaml.YAMLError as exc:
-            raise SourceDeclarationError(f"{path}: not valid YAML: {exc}") from exc
+            problems.append(f"{path}: not valid YAML: {exc}")
+            continue
         for document in documents:
             if not str(document.get("type", "")).endswith(COMPONENT_TYPE):
                 continue
             try:
-                declaration = SourceDeclaration.model_validate(document.get("attributes") or {})
+                declared = SourceDeclaration.model_validate(document.get("attributes") or {})
             except ValidationError as exc:
-                raise SourceDeclarationError(_explain(path, text, exc)) from exc
-            if declaration.name in found:
-                raise SourceDeclarationError(
-                    f"{path}: source '{declaration.name}' is also declared in {where[declaration.name]}"
-                )
-            found[declaration.name], where[declaration.name] = declaration, path
-    return found
+                problems.extend(_explain(path, text, exc))
+                continue
+            if declared.name in seen:
+                problems.append(f"{path}: source '{declared.name}' is also declared in {seen[declared.name]}")
+            seen[declared.name] = path
+    return "invalid source declaration\n" + "\n".join(problems) if problems else None
 
 
 def declaration(name: str) -> SourceDeclaration:
@@ -119,8 +155,8 @@ def declaration(name: str) -> SourceDeclaration:
 
 def source_specs() -> dict[str, SourceSpec]:
     """Landing contracts of every declared source, by name."""
-    return {name: d.source_spec() for name, d in declarations().items()}
+    return {name: d.source_spec for name, d in declarations().items()}
 
 
 def clean_table(name: str) -> TableSpec:
-    return declaration(name).table_spec()
+    return declaration(name).table_spec

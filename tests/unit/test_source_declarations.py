@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
+from dagster.components.testing import create_defs_folder_sandbox
 
-from platform_assets.components.landing_source import TEMPLATE
+from platform_assets.components.landing_source import LandingSource
 from platform_assets.sources.data_dictionary import DATA_DICTIONARY_FILE, render_data_dictionary
 from platform_assets.sources.dbt_sources import DBT_SOURCES_FILE, render_dbt_sources
 from platform_assets.sources.declaration import SourceDeclaration
-from platform_assets.sources.registry import SourceDeclarationError, declarations, read_declarations
+from platform_assets.sources.registry import SourceDeclarationError, declarations, declarations_in
 
 MINIMAL = """\
 type: platform_assets.components.LandingSource
@@ -36,19 +35,23 @@ attributes:
 """
 
 
-def _write(tmp_path: Path, text: str) -> Path:
-    folder = tmp_path / "sources" / "readings"
-    folder.mkdir(parents=True)
-    (folder / "defs.yaml").write_text(text)
-    return folder / "defs.yaml"
+def _load(*texts: str) -> dict[str, SourceDeclaration]:
+    """The sources declared by ``texts`` (one ``defs.yaml`` each), loaded the way Dagster loads
+    a project's defs folder (Dagster's component test sandbox)."""
+    with create_defs_folder_sandbox() as sandbox:
+        for number, text in enumerate(texts):
+            folder = sandbox.defs_folder_path / "sources" / f"source_{number}"
+            folder.mkdir(parents=True)
+            (folder / "defs.yaml").write_text(text)
+        with sandbox.build_component_tree() as tree:
+            return declarations_in(tree)
 
 
-def _error(tmp_path: Path, text: str) -> str:
-    path = _write(tmp_path, text)
+def _error(text: str) -> str:
     with pytest.raises(SourceDeclarationError) as caught:
-        read_declarations(tmp_path)
+        _load(text)
     message = str(caught.value)
-    assert str(path) in message
+    assert re.search(r"/sources/source_0/defs\.yaml\b", message), message
     return message
 
 
@@ -68,9 +71,8 @@ def test_committed_dbt_sources_file_matches_the_declarations():
     assert DBT_SOURCES_FILE.read_text() == render_dbt_sources(declarations()), "run `platform-assets dbt-sources`"
 
 
-def test_a_declared_source_routes_rows_by_its_rules_and_keeps_every_row(tmp_path):
-    _write(tmp_path, MINIMAL)
-    source = read_declarations(tmp_path)["readings"]
+def test_a_declared_source_routes_rows_by_its_rules_and_keeps_every_row():
+    source = _load(MINIMAL)["readings"]
     raw = pl.DataFrame(
         {
             "sensor": ["S1", "S2", "X9", "S1", "S2", "S3"],
@@ -100,9 +102,8 @@ def test_a_declared_source_routes_rows_by_its_rules_and_keeps_every_row(tmp_path
     assert split.valid.columns[:3] == ["sensor", "day", "value"]
 
 
-def test_a_rejected_row_never_makes_a_valid_row_a_duplicate(tmp_path):
-    _write(tmp_path, MINIMAL)
-    source = read_declarations(tmp_path)["readings"]
+def test_a_rejected_row_never_makes_a_valid_row_a_duplicate():
+    source = _load(MINIMAL)["readings"]
     raw = pl.DataFrame(
         {
             "sensor": ["S2", "S2", "S2"],
@@ -145,35 +146,42 @@ def test_a_rejected_row_never_makes_a_valid_row_a_duplicate(tmp_path):
         ),
     ],
 )
-def test_a_wrong_declaration_names_file_line_and_field(tmp_path, change, field, says):
+def test_a_wrong_declaration_names_file_line_and_field(change, field, says):
     old, new = change
     assert old in MINIMAL
-    message = _error(tmp_path, MINIMAL.replace(old, new))
+    message = _error(MINIMAL.replace(old, new))
     assert f": {field}:" in message or f": {field}" in message
     assert says in message
     assert re.search(r"defs\.yaml:\d+:", message)
 
 
-def test_a_wrong_type_points_at_its_line(tmp_path):
-    message = _error(tmp_path, MINIMAL.replace("min: 0", "min: zero"))
+def test_a_wrong_type_points_at_its_line():
+    message = _error(MINIMAL.replace("min: 0", "min: zero"))
     line = next(i for i, text in enumerate(MINIMAL.splitlines(), 1) if "min: 0" in text)
     assert f"defs.yaml:{line}: attributes.columns.2.min" in message
 
 
-def test_two_files_declaring_one_source_are_an_error(tmp_path):
-    _write(tmp_path, MINIMAL)
-    other = tmp_path / "sources" / "again"
-    other.mkdir()
-    (other / "defs.yaml").write_text(MINIMAL)
+def test_two_files_declaring_one_source_are_an_error():
     with pytest.raises(SourceDeclarationError, match="also declared in"):
-        read_declarations(tmp_path)
+        _load(MINIMAL, MINIMAL)
 
 
-def test_the_scaffold_template_is_a_valid_declaration():
-    document = yaml.safe_load(TEMPLATE.format(name="new_feed"))
-    declared = SourceDeclaration.model_validate(document["attributes"])
-    assert declared.name == "new_feed" and declared.daily
-    assert declared.table_spec().qualified_name == "clean.new_feed"
+def test_the_scaffolded_component_builds_raw_clean_and_its_checks():
+    with create_defs_folder_sandbox() as sandbox:
+        path = sandbox.scaffold_component(component_cls=LandingSource, defs_path="sources/new_feed")
+        assert "name: new_feed" in (path / "defs.yaml").read_text()
+        with sandbox.load_component_and_build_defs(defs_path=path) as (component, defs):
+            assert isinstance(component, LandingSource)
+            assert component.daily and component.table_spec.qualified_name == "clean.new_feed"
+            assets = {key.to_user_string() for asset in defs.assets or [] for key in asset.keys}
+            assert assets == {"raw_new_feed", "clean_new_feed"}
+            checks = {key.name for check in defs.asset_checks or [] for key in check.check_keys}
+            assert checks == {
+                "clean_new_feed",  # the declared rules as a pandera schema
+                "clean_new_feed_plausibility",
+                "quarantine_share_within_limit",
+                "raw_equals_clean_plus_quarantined",
+            }
 
 
 def test_every_rule_of_the_real_sources_has_a_unique_name():
@@ -183,7 +191,7 @@ def test_every_rule_of_the_real_sources_has_a_unique_name():
 
 
 def test_clean_table_of_weather_keeps_its_declared_order():
-    table = declarations()["weather"].table_spec()
+    table = declarations()["weather"].table_spec
     assert table.column_names[:3] == ["origin", "observed_at", "observation_date"]
     assert table.window_column == "observation_date"
 
@@ -194,9 +202,8 @@ IMPOSSIBLE = MINIMAL.replace(
 )
 
 
-def test_an_impossible_value_is_nulled_and_flagged_and_the_row_kept(tmp_path):
-    _write(tmp_path, IMPOSSIBLE)
-    source = read_declarations(tmp_path)["readings"]
+def test_an_impossible_value_is_nulled_and_flagged_and_the_row_kept():
+    source = _load(IMPOSSIBLE)["readings"]
     raw = pl.DataFrame(
         {
             "sensor": ["S1", "S2", "S3", "S4"],
@@ -220,9 +227,9 @@ def test_an_impossible_value_is_nulled_and_flagged_and_the_row_kept(tmp_path):
     assert valid["S3"]["nulled_values"] == "value.greater_than_or_equal_to(0) (got '-3.0')"
     # text that is not a number is still a parse defect, not an impossible value
     assert split.rejected["failed_rules"].to_list() == ["value_not_numeric"]
-    assert "nulled_values" in source.table_spec().column_names
+    assert "nulled_values" in source.table_spec.column_names
 
 
-def test_a_required_column_cannot_be_nulled(tmp_path):
+def test_a_required_column_cannot_be_nulled():
     text = IMPOSSIBLE.replace("{name: value, type: float,", "{name: value, type: float, required: true,")
-    assert "cannot be nulled" in _error(tmp_path, text)
+    assert "cannot be nulled" in _error(text)

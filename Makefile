@@ -17,7 +17,7 @@ UV_VERSION := 0.13.9
 # The venv's tools first, so subprocesses (dbt under `dagster dev`) find them too.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: install up lint image container-test run publish materialize summary checks test ui-test dev benchmark benchmark-30x benchmark-day-scale benchmark-latency stop clean
+.PHONY: install up lint image container-test run publish materialize summary checks test ui-test docs docs-serve dev benchmark benchmark-30x benchmark-day-scale benchmark-latency stop clean
 
 install: .venv/.installed dbt_project/target/manifest.json up
 
@@ -71,6 +71,18 @@ lint: .venv/.installed
 	$(VENV_BIN)/mypy
 	cd dbt_project && ../$(VENV_BIN)/sqlfluff lint models --disable-progress-bar
 
+## docs: the documentation site into build/site (mkdocs --strict: a broken link fails); the
+## generated pages (source YAML reference, dbt models, performance) must be current
+docs: .venv/.installed
+	$(VENV_BIN)/platform-assets yaml-reference --check
+	$(VENV_BIN)/platform-assets marts-dictionary --check
+	$(VENV_BIN)/python benchmarks/report.py --check
+	NO_MKDOCS_2_WARNING=1 $(VENV_BIN)/mkdocs build --strict --quiet
+
+## docs-serve: the documentation site on http://127.0.0.1:8000, rebuilt on every change
+docs-serve: .venv/.installed
+	NO_MKDOCS_2_WARNING=1 $(VENV_BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
 ## ui-test: the Dagster UI in a real browser (Playwright driving Debian's chromium, which must be
 ## installed: apt-get install chromium) against `dagster dev` on a materialized January 2013;
 ## writes the screenshots in docs/screenshots/
@@ -105,7 +117,7 @@ benchmark: install
 
 ## benchmark-30x: the year with 30x the flights (10.1 M), once, beside the floor
 benchmark-30x: install
-	$(VENV_BIN)/python benchmarks/run_benchmark.py --only floor_year,scaled --scale 30 --repeats 1 --output scale30
+	$(VENV_BIN)/python benchmarks/run_benchmark.py --only floor_year,scaled --scale 30 --repeats 1 --label scale30
 
 ## benchmark-day-scale: one day of 1 M, 10 M and 30 M flights, each its day's own run, beside the bare floor
 ## (COPY of that landing file + one aggregate); medians of 3 rounds, 30 M once

@@ -3,7 +3,7 @@
 Usage (from the repo root; ``make benchmark-day-scale`` runs it with the defaults)::
 
     .venv/bin/python benchmarks/day_scale.py [--flights 1000000,10000000,30000000]
-        [--repeats 3] [--day 2013-06-13] [--output day_scale]
+        [--repeats 3] [--day 2013-06-13]
 
 For each size, ``benchmarks/day_scale_landing.py`` writes a landing zone whose one day holds
 that many flights (the real day's flights repeated under distinct flight numbers; its
@@ -28,7 +28,8 @@ proportional set size (shared pages divided among their sharers), and ``peak_uss
 their summed unique set size (pages no other process shares: what the run and its backends
 themselves hold, without the server's shared buffers); the step durations Dagster reports. After the runs, every
 flight is checked to have reached ``analytics.fct_flights`` (count and distinct keys).
-Results go to ``benchmarks/results/<output>.json`` and ``.md``.
+Each size is appended as a row of ``benchmarks/results/day_scale.csv`` (with the date, commit
+and host); every round of the invocation goes to ``benchmarks/results/day_scale.json``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import history  # noqa: E402
 from benchmarks.day_scale_landing import scale_day  # noqa: E402
 from benchmarks.run_benchmark import BIN, MIB, RESULTS, _cli, measure, spread, summarise  # noqa: E402
 from platform_assets.local_instance import EVENT_LOG_SETTINGS  # noqa: E402
@@ -208,7 +210,6 @@ def main(argv: list[str] | None = None) -> int:
         "--repeats-over", type=int, default=10_000_000, help="sizes above this run one round only (default 10,000,000)"
     )
     parser.add_argument("--day", default="2013-06-13")
-    parser.add_argument("--output", default="day_scale")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.flights.split(",") if s.strip()]
 
@@ -312,8 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(results, meta)
     print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.output}.json").write_text(json.dumps({**meta, "sizes": results}, indent=2, default=str) + "\n")
-    (RESULTS / f"{args.output}.md").write_text(table)
+    document = {**meta, "sizes": results}
+    (RESULTS / "day_scale.json").write_text(json.dumps(document, indent=2, default=str) + "\n")
+    rows = history.day_scale_rows(json.loads(json.dumps(document, default=str)), history.commit())
+    history.append(RESULTS / "day_scale.csv", history.DAY_SCALE_FIELDS, rows)
     return 0
 
 

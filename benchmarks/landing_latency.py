@@ -16,7 +16,8 @@ waits for its run (not counted). Then, ``--repeats`` times, it publishes one mor
 * ``run_s``: run started -> run finished: every asset for that day, dbt marts included;
 * ``total_s``: file written -> run finished (the marts hold the day at that point).
 
-Medians and min-max are printed and written to ``benchmarks/results/landing_latency.json``.
+Medians and min-max are printed and appended as a row of ``benchmarks/results/landing_latency.csv``;
+the samples go to ``benchmarks/results/landing_latency.json``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import history  # noqa: E402
 from platform_assets.local_instance import EVENT_LOG_SETTINGS  # noqa: E402
 from platform_assets.resources.embedded_postgres import (  # noqa: E402
     embedded_warehouse_url,
@@ -150,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     (ROOT / "benchmarks" / "results").mkdir(exist_ok=True)
     (ROOT / "benchmarks" / "results" / "landing_latency.json").write_text(json.dumps(result, indent=2) + "\n")
+    history.append(
+        history.RESULTS / "landing_latency.csv", history.LATENCY_FIELDS, [history.latency_row(result, history.commit())]
+    )
     for key, s in summary.items():
         print(f"{key:<9} median {s['median']:6.1f} s   (min {s['min']:.1f}, max {s['max']:.1f})")
     shutil.rmtree(base, ignore_errors=True)

@@ -4,7 +4,7 @@ Usage (from the repo root; ``make benchmark`` runs it with the defaults)::
 
     .venv/bin/python benchmarks/run_benchmark.py [--repeats 3] [--scale 10]
         [--start 2013-01-01 --end 2013-12-31] [--day 2013-06-15]
-        [--only floor_day,day,...] [--output latest] [--instance project|fresh]
+        [--only floor_day,day,...] [--label standard] [--instance project|fresh]
 
 Scenarios
 ---------
@@ -53,8 +53,10 @@ What is recorded per run
 
 The summary gives median and min-max per scenario, and each platform scenario's median
 divided by the matching floor's median (``day``/``floor_day``, ``year`` and ``scaled`` /
-``floor_year``). Raw numbers, commands and machine facts go to
-``benchmarks/results/<output>.json``, the tables to ``benchmarks/results/<output>.md``.
+``floor_year``). Each scenario's figures are appended as a row of the history,
+``benchmarks/results/standard.csv`` (date, commit, ``--label``, host, the floor and dbt alone
+of the same invocation); every round and step of the invocation goes to
+``benchmarks/results/standard.json``, replaced by the next one.
 Compare only results from the same machine; quote them only from a quiet machine. To
 compare two checkouts, run both with ``--instance fresh``: each then starts from an empty
 Dagster instance instead of its own history (see :func:`fresh_instance`).
@@ -87,6 +89,10 @@ from platform_assets.local_instance import EVENT_LOG_SETTINGS
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import history  # noqa: E402
+
 POLL_S = 0.1
 MIB = 1024 * 1024
 SCENARIOS = ("floor_day", "day", "floor_year", "year", "checks_only", "dbt_day", "dbt_year", "scaled")
@@ -391,7 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--day", type=dt.date.fromisoformat, default=dt.date(2013, 6, 15))
     parser.add_argument("--scale", type=int, default=10, help="copies of every flight in the scaled scenario")
     parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated subset of {SCENARIOS}")
-    parser.add_argument("--output", default="latest", help="results file name under benchmarks/results/")
+    parser.add_argument(
+        "--label", default="standard", help="names the configuration in the history (e.g. batch400k; default standard)"
+    )
     parser.add_argument(
         "--instance",
         choices=("project", "fresh"),
@@ -486,9 +494,12 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(scenarios, meta)
     print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.output}.json").write_text(json.dumps({**meta, "scenarios": scenarios}, indent=2) + "\n")
-    (RESULTS / f"{args.output}.md").write_text(table)
-    print(f"wrote {RESULTS / (args.output + '.json')} and {RESULTS / (args.output + '.md')}", file=sys.stderr)
+    document = {**meta, "scenarios": scenarios}
+    (RESULTS / "standard.json").write_text(json.dumps(document, indent=2) + "\n")
+    history.append(
+        RESULTS / "standard.csv", history.STANDARD_FIELDS, history.standard_rows(document, history.commit(), args.label)
+    )
+    print(f"appended to {RESULTS / 'standard.csv'}; detail in {RESULTS / 'standard.json'}", file=sys.stderr)
     return 0
 
 

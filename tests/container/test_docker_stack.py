@@ -1,4 +1,4 @@
-"""The Docker stack on a real Docker engine: every run in its own container (issue 10).
+"""The Docker stack on a real Docker engine: every run in its own container.
 
 ``make container-test`` builds the image and runs this module. It brings up
 docker-compose.yml (PostgreSQL, code server, webserver, daemon; host networking, loopback
@@ -14,7 +14,7 @@ its GraphQL API (``dagster-graphql``'s client):
 * two runs on disjoint weeks run side by side in separate containers.
 
 Teardown removes the stack, its volumes and every run container. Figures (launch latency,
-a week's wall time) are printed and written to ``benchmarks/results/container.json``.
+a week's wall time) are printed and appended as a row of ``benchmarks/results/container.csv``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import psycopg
 import pytest
 from dagster_graphql import DagsterGraphQLClient
 
+from benchmarks import history
 from platform_assets.sources.nycflights13 import sample_data_dir
 
 pytestmark = pytest.mark.container
@@ -48,7 +49,7 @@ WEEKS = [
 #: A window long enough that a cancellation lands while the run is still working.
 LONG_WINDOW = (dt.date(2013, 3, 1), dt.date(2013, 3, 31))
 WAREHOUSE = f"postgresql://platform:platform@127.0.0.1:{PG_PORT}/platform"
-RESULTS = ROOT / "benchmarks" / "results" / "container.json"
+RESULTS = ROOT / "benchmarks" / "results" / "container.csv"
 FIGURES: dict[str, object] = {}
 
 
@@ -145,7 +146,10 @@ def stack():
     assert down.returncode == 0, down.stderr[-2000:]
     assert _docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={PROJECT}").split() == []
     assert _docker("ps", "-aq", "--filter", "label=platform-assets.role=run").split() == []
-    RESULTS.write_text(json.dumps(FIGURES, indent=2) + "\n")
+    if set(FIGURES) == set(history.CONTAINER_FIELDS) - {"date", "commit", "cpus"}:  # every figure measured
+        now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        row = {"date": now, "commit": history.commit(), "cpus": os.cpu_count(), **FIGURES}
+        history.append(RESULTS, history.CONTAINER_FIELDS, [row])
 
 
 def _launch(client: DagsterGraphQLClient, first: dt.date, last: dt.date) -> str:

@@ -186,6 +186,18 @@ def cmd_data_dictionary(args: argparse.Namespace) -> int:
     return _generated_file(args, DATA_DICTIONARY_FILE, render_data_dictionary, "data-dictionary")
 
 
+def cmd_yaml_reference(args: argparse.Namespace) -> int:
+    from platform_assets.sources.yaml_reference import YAML_REFERENCE_FILE, render_yaml_reference
+
+    return _generated_file(args, YAML_REFERENCE_FILE, render_yaml_reference, "yaml-reference")
+
+
+def cmd_marts_dictionary(args: argparse.Namespace) -> int:
+    from platform_assets.assets.dbt_dictionary import MARTS_DICTIONARY_FILE, render_marts_dictionary
+
+    return _generated_file(args, MARTS_DICTIONARY_FILE, lambda _declared: render_marts_dictionary(), "marts-dictionary")
+
+
 def cmd_costs(args: argparse.Namespace) -> int:
     import dagster as dg
 
@@ -293,6 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
     dictionary = sub.add_parser("data-dictionary", help="write docs/data_dictionary.md from the declared sources")
     dictionary.add_argument("--check", action="store_true", help="only report (exit 1) when the file is stale")
     dictionary.set_defaults(func=cmd_data_dictionary)
+    reference = sub.add_parser("yaml-reference", help="write docs/reference/source-yaml.md from the declaration schema")
+    reference.add_argument("--check", action="store_true", help="only report (exit 1) when the file is stale")
+    reference.set_defaults(func=cmd_yaml_reference)
+    marts = sub.add_parser("marts-dictionary", help="write docs/marts.md from the dbt models' YAML")
+    marts.add_argument("--check", action="store_true", help="only report (exit 1) when the file is stale")
+    marts.set_defaults(func=cmd_marts_dictionary)
     return parser
 
 

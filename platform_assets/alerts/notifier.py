@@ -1,6 +1,6 @@
 """Where alerts go: Slack (dagster-slack), a generic webhook, and email over SMTP.
 
-Each channel is used only when configured (see README "Alerts"); with none configured an
+Each channel is used only when configured (see docs/operations.md, "Alerts"); with none configured an
 alert is only logged. A channel that fails is logged and does not stop the others.
 """
 

@@ -134,7 +134,7 @@ def evaluate_landing_zone(landing: StorageResource, cursor: str | None, log=None
     name="landing_zone_sensor",
     job_name="main_job",
     # Each evaluation lists only what changed since its cursor, so a short interval is cheap
-    # and keeps landing -> marts latency low (README, Automation).
+    # and keeps landing -> marts latency low (docs/operations.md).
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="New or re-delivered flights/weather drops in the landing zone -> one ranged main_job run per "

@@ -23,7 +23,7 @@ import dagster as dg
 from platform_assets.sources.declaration import SourceDeclaration
 
 TEMPLATE = """\
-# A landing source: see README "Adding a source". Every key is checked by `dg check defs` (file, line and field of each problem).
+# A landing source: see docs/sources.md, every key in docs/reference/source-yaml.md. Every key is checked by `dg check defs` (file, line and field of each problem).
 type: platform_assets.components.LandingSource
 attributes:
   name: {name}

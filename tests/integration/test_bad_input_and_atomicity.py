@@ -1,5 +1,5 @@
 """Bad landing files and interrupted writes: quarantined with a reason, or a clear failure,
-and never a half-written window. Every defect class of issue 12 is in test_bad_input_suite.py;
+and never a half-written window. Every defect class is in test_bad_input_suite.py;
 these are the reason texts, strays, redeliveries and the relabelled-rows regression."""
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ def test_redelivered_file_with_changed_rows_replaces_its_day_everywhere(run_wind
 
 
 def test_relabelled_rows_never_cost_the_genuine_flights(run_window, landing, warehouse):
-    """Issue 12's case: rows of one day's file relabelled with a later date are quarantined
+    """The relabelled-rows case: rows of one day's file relabelled with a later date are quarantined
     (date_not_file_date), and the genuine flights they imitate stay clean, in a day run and
     in a range run covering both files."""
     source_day, genuine_day = dt.date(2013, 1, 24), dt.date(2013, 1, 28)

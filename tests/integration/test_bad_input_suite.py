@@ -1,4 +1,4 @@
-"""Bad-input suite (issue 12): every defect class a real upstream produces, through real
+"""Bad-input suite: every defect class a real upstream produces, through real
 ranged runs against the embedded PostgreSQL, with the outcome asserted for each:
 
 * row-level defects are **published**: the day's other rows reach ``clean.flights`` and
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import re
+from pathlib import Path
 
 import pytest
 
@@ -159,6 +161,7 @@ def test_a_malformed_tail_number_is_nulled_and_flagged_not_published(defective_w
     assert query(warehouse, "select count(*) from clean.flights where tailnum like '%%,%%'")[0][0] == 0
 
 
+RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 FILE_DEFECTS = [
     ("header_renamed", lambda data: data.replace(b"carrier", b"Carrier", 1), ".csv", "missing ['carrier']"),
     ("header_not_utf8", lambda data: b"\xff" + data, ".csv", "the header is not UTF-8"),
@@ -185,6 +188,9 @@ def test_file_level_defects_fail_the_partition_and_keep_the_previous_state(
         text = failure.step_failure_data.user_failure_data.description
         assert message in text and "2013-01-09" in text
         assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+        # the operations runbook shows this exact message (the landing root written <landing>)
+        shown = re.sub(r" in \S+:", " in <landing>:", text)
+        assert shown in RUNBOOK.read_text(), f"docs/operations.md does not show: {shown}"
     finally:
         if corrupt is not None:
             landing.delete(_key(day, suffix))

@@ -1,4 +1,4 @@
-"""A new, real source added by YAML alone, end to end, as a user would (issue 9).
+"""A new, real source added by YAML alone, end to end, as a user would.
 
 In a copy of the project: ``dg scaffold defs`` creates the source's ``defs.yaml`` from the
 template, the user fills it in for Seattle's daily weather (``vega_datasets``' real
@@ -22,33 +22,16 @@ from platform_assets.resources.embedded_postgres import (
     embedded_warehouse_url,
     stop_embedded_server,
 )
-from tests.project_copy import BIN, bare_env, copy_project, make_up
+from tests.project_copy import BIN, ROOT, bare_env, copy_project, make_up
 
 DAYS = ["2013-01-01", "2013-01-02", "2013-01-03", "2013-01-04", "2013-01-05"]
 
-SEATTLE_WEATHER = """\
-type: platform_assets.components.LandingSource
-attributes:
-  name: seattle_weather
-  description: Daily weather in Seattle (vega_datasets `seattle-weather.csv`), one file per day.
-  landing:
-    folder: "{{ env('SEATTLE_LANDING_FOLDER') }}"  # templated: resolved by Dagster's component loader
-    partitioning: daily
-  table:
-    grain: [observation_date]
-    duplicate_rule: duplicate_day
-    partition_column: observation_date
-  quarantine_share_limit: 0.5
-  columns:
-    - {name: date, rename: observation_date, type: date, format: "%Y/%m/%d", required: true, description: local date}
-    - {name: precipitation, rename: precipitation_mm, type: float, min: 0, description: precipitation in mm}
-    - {name: temp_max, rename: temp_max_c, type: float, description: daily maximum in °C, plausible: {min: -30, max: 45}}
-    - {name: temp_min, rename: temp_min_c, type: float, description: daily minimum in °C, plausible: {min: -30, max: 45}}
-    - {name: wind, rename: wind_m_s, type: float, min: 0, description: mean wind speed in m/s}
-    - {name: weather, required: true, allowed: [drizzle, rain, sun, snow, fog], description: kind of weather}
-  rules:
-    - {name: min_not_above_max, expect: temp_min_c <= temp_max_c}
-"""
+EXAMPLE = ROOT / "docs" / "examples" / "seattle_weather"
+#: The documented example, with its landing folder templated: resolved by Dagster's component loader.
+PLAIN_FOLDER = "folder: seattle_weather "
+SEATTLE_WEATHER = (
+    (EXAMPLE / "defs.yaml").read_text().replace(PLAIN_FOLDER, "folder: \"{{ env('SEATTLE_LANDING_FOLDER') }}\" ")
+)
 
 
 def _seattle_csv() -> Path:
@@ -83,7 +66,8 @@ def test_a_new_source_declared_in_yaml_runs_end_to_end(project):
     )
     yaml_path = copy / "platform_assets/defs/sources/seattle_weather/defs.yaml"
     assert "type: platform_assets.components.LandingSource" in yaml_path.read_text()
-    # 2. filled in for the new dataset; dg checks it
+    # 2. filled in for the new dataset (the documented example); dg checks it
+    assert PLAIN_FOLDER in (EXAMPLE / "defs.yaml").read_text()
     yaml_path.write_text(SEATTLE_WEATHER)
     _run([str(BIN / "dg"), "check", "yaml"], project)
     _run([str(BIN / "dg"), "check", "defs"], project)
@@ -159,3 +143,14 @@ def test_a_new_source_declared_in_yaml_runs_end_to_end(project):
     # 6. dbt sees it too: the generated `clean` source now lists the table
     _run([str(BIN / "platform-assets"), "dbt-sources"], project)
     assert "name: seattle_weather" in (copy / "dbt_project/models/staging/_clean_sources.yml").read_text()
+
+    # 7. a dbt model on the new source (the documented example): dbt re-parses the changed
+    #    project, the model is an asset downstream of clean_seattle_weather and builds
+    model = copy / "dbt_project/models/staging/stg_seattle_weather.sql"
+    model.write_text((EXAMPLE / "stg_seattle_weather.sql").read_text())
+    listed = _run([str(BIN / "dg"), "list", "defs", "--assets", "key:stg_seattle_weather", "--json"], project).stdout
+    assert "stg_seattle_weather" in listed and "clean_seattle_weather" in listed
+    _run([str(BIN / "dg"), "launch", "--assets", "key:stg_seattle_weather"], project)
+    with psycopg.connect(warehouse) as conn:
+        staged = conn.execute("select observation_date, weather from staging.stg_seattle_weather order by 1").fetchall()
+    assert [(str(d), w) for d, w in staged] == [(str(d), w) for d, _, w in clean]

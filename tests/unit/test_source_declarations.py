@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -14,6 +15,8 @@ from platform_assets.sources.data_dictionary import DATA_DICTIONARY_FILE, render
 from platform_assets.sources.dbt_sources import DBT_SOURCES_FILE, render_dbt_sources
 from platform_assets.sources.declaration import SourceDeclaration
 from platform_assets.sources.registry import SourceDeclarationError, declarations, declarations_in
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 MINIMAL = """\
 type: platform_assets.components.LandingSource
@@ -153,6 +156,19 @@ def test_a_wrong_declaration_names_file_line_and_field(change, field, says):
     assert f": {field}:" in message or f": {field}" in message
     assert says in message
     assert re.search(r"defs\.yaml:\d+:", message)
+
+
+def test_the_documented_example_and_its_documented_mistake():
+    example = (DOCS / "examples" / "seattle_weather" / "defs.yaml").read_text()
+    assert _load(example)["seattle_weather"].table_spec.qualified_name == "clean.seattle_weather"
+    broken = example.replace(
+        "type: float, min: 0, description: precipitation", "type: float, min: zero, description: precipitation"
+    )
+    assert broken != example
+    message = _error(broken)
+    page = (DOCS / "sources.md").read_text()
+    for line in message.splitlines()[1:]:  # each problem, as docs/sources.md shows it
+        assert "defs.yaml:" + line.split("defs.yaml:", 1)[1] in page, line
 
 
 def test_a_wrong_type_points_at_its_line():

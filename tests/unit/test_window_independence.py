@@ -1,5 +1,5 @@
 """Property: the clean result of a ranged run equals the union of its days' results, whatever
-the window and whatever defects the days' files carry (issue 12).
+the window and whatever defects the days' files carry.
 
 The clean step of a ranged run cleans the window's raw rows together (in chunks of whole
 days), so any rule that looks across rows (uniqueness) could make one day's outcome depend

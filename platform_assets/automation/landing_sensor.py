@@ -23,6 +23,7 @@ from collections.abc import Iterable
 
 import dagster as dg
 
+from platform_assets.automation.run_priority import new_data_tags
 from platform_assets.partitions import partition_bounds
 from platform_assets.resources.storage import StorageResource
 from platform_assets.sources.contract import CSV_SUFFIXES, classify_landing_keys
@@ -105,7 +106,7 @@ def evaluate_landing_zone(landing: StorageResource, cursor: str | None, log=None
                 tags={
                     "dagster/asset_partition_range_start": first.isoformat(),
                     "dagster/asset_partition_range_end": last.isoformat(),
-                    "platform/trigger": "landing_zone_sensor",
+                    **new_data_tags("landing_zone_sensor"),
                 },
             )
         )

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from platform_assets.automation.run_priority import new_data_tags
 from platform_assets.partitions import SOURCE_TIMEZONE, partition_bounds
 from platform_assets.resources.storage import StorageResource
 from platform_assets.sources.contract import CSV_SUFFIXES
@@ -30,9 +31,7 @@ def previous_day_request(landing: StorageResource, scheduled_at: dt.datetime) ->
     ]
     if missing:
         return dg.SkipReason(f"drop for {day} has not landed: missing {', '.join(missing)}")
-    return dg.RunRequest(
-        run_key=f"daily:{day}", partition_key=day.isoformat(), tags={"platform/trigger": "daily_schedule"}
-    )
+    return dg.RunRequest(run_key=f"daily:{day}", partition_key=day.isoformat(), tags=new_data_tags("daily_schedule"))
 
 
 @dg.schedule(

@@ -53,6 +53,8 @@ def test_a_month_dropped_at_once_is_one_ranged_run_and_only_once(landing):
     publish_sample(landing, dt.date(2013, 3, 1), dt.date(2013, 3, 31))
     first = evaluate_landing_zone(landing, None)
     assert _ranges(first) == [("2013-03-01", "2013-03-31")]
+    # new data goes ahead of backfills and manual runs (priority 0) in the run queue
+    assert first.run_requests[0].tags["dagster/priority"] == "10"
     again = evaluate_landing_zone(landing, first.cursor)
     assert again.run_requests == [] and "no new complete daily drops" in again.skip_reason.skip_message
     # a re-publish of identical files writes nothing, so nothing new either
@@ -116,5 +118,6 @@ def test_daily_schedule_runs_the_previous_day_or_says_why_not(landing, local_tim
     outcome = previous_day_request(landing, local_time.replace(tzinfo=ZoneInfo("America/New_York")))
     if expected.startswith("run "):
         assert isinstance(outcome, dg.RunRequest) and outcome.partition_key == expected.removeprefix("run ")
+        assert outcome.tags == {"platform/trigger": "daily_schedule", "dagster/priority": "10"}
     else:
         assert isinstance(outcome, dg.SkipReason) and outcome.skip_message == expected

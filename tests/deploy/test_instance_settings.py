@@ -31,3 +31,12 @@ def test_the_helm_values_set_them_for_webserver_daemon_and_runs():
         assert {k: values[role]["env"].get(k) for k in EVENT_LOG_SETTINGS} == dict(EVENT_LOG_SETTINGS), role
     run_env = dict(line.split("=", 1) for line in values["runLauncher"]["config"]["k8sRunLauncher"]["envVars"])
     assert {k: run_env.get(k) for k in EVENT_LOG_SETTINGS} == dict(EVENT_LOG_SETTINGS)
+
+
+def test_every_instance_limits_runs_with_dagsters_concurrency_settings():
+    expected = {"dagster.yaml": 1, "deploy/docker/dagster.yaml": 2, "deploy/ecs/dagster.yaml": 2}
+    for path, limit in expected.items():
+        config = yaml.safe_load((ROOT / path).read_text())
+        assert config["concurrency"]["runs"]["max_concurrent_runs"] == limit, path
+        # Dagster refuses a limit in both places; the run coordinator keeps only its polling
+        assert "max_concurrent_runs" not in config["run_coordinator"]["config"], path

@@ -7,6 +7,8 @@ coordinator), against their own embedded PostgreSQL server.
 2. A partition backfill is launched through Dagster's GraphQL API and runs as one ranged run.
 3. A ranged run terminated through the GraphQL API (the UI's *Terminate*) stops in the step
    it was in: the run worker reports it cancelled, and the step is not retried.
+4. While a long manual range runs and another waits in the queue, a day lands: the sensor's
+   run (``dagster/priority`` 10) is dequeued before the waiting range and finishes first.
 """
 
 from __future__ import annotations
@@ -353,3 +355,108 @@ def test_a_terminated_run_stops_in_its_step_and_is_reported_cancelled(deployment
     ], [(e["__typename"], e.get("message")) for e in log[-6:]]
     assert not [e for e in log if e["__typename"] == "ExecutionStepRestartEvent"]
     assert run["endTime"] - asked < 30
+
+
+RUN_TIMES = """
+query Run($id: ID!) {
+  runOrError(runId: $id) { __typename ... on Run { status creationTime startTime endTime tags { key value } } }
+}
+"""
+
+
+def _launch_range(d, first: dt.date, last: dt.date) -> str:
+    """A manual ranged run of main_job (no priority tag: priority 0, like a backfill); its id."""
+    params = {
+        "selector": {
+            "repositoryLocationName": "platform_assets",
+            "repositoryName": "__repository__",
+            "jobName": "main_job",
+        },
+        "executionMetadata": {
+            "tags": [
+                {"key": "dagster/asset_partition_range_start", "value": str(first)},
+                {"key": "dagster/asset_partition_range_end", "value": str(last)},
+            ]
+        },
+    }
+    launched = d.graphql(LAUNCH_RUN, {"params": params})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    return launched["run"]["runId"]
+
+
+def test_a_newly_landed_day_runs_before_a_queued_backfill(deployment):
+    d = deployment
+
+    def age_landing_zone() -> None:  # every file older than anything the sensor has seen
+        long_ago = time.time() - 2 * 86400
+        for path in Path(d.landing.url).rglob("*.csv*"):
+            os.utime(path, (long_ago, long_ago))
+
+    def sensor_runs_for(day: dt.date) -> list[dict]:
+        start = {"key": "dagster/asset_partition_range_start", "value": str(day)}
+        return [r for r in _runs(d, {"platform/trigger": "landing_zone_sensor"}) if start in r["tags"]]
+
+    # The sensor gets a cursor (a warm-up day it runs), whatever earlier tests left.
+    _sensor(d, "stop")
+    age_landing_zone()
+    warm_up = dt.date(2013, 1, 25)
+    publish_sample(d.landing, warm_up, warm_up)
+    _sensor(d, "start")
+    _wait(
+        "the warm-up day's run",
+        lambda: [r for r in sensor_runs_for(warm_up) if r["status"] in ("SUCCESS", "FAILURE", "CANCELED")],
+        RUN_TIMEOUT_S,
+        logs=d.logs,
+    )
+    # Two manual ranges (priority 0), their drops older than the sensor's cursor, so the
+    # sensor leaves them alone.
+    _sensor(d, "stop")
+    first_range, second_range = (dt.date(2013, 3, 1), dt.date(2013, 8, 31)), (dt.date(2013, 9, 1), dt.date(2013, 9, 30))
+    publish_sample(d.landing, first_range[0], second_range[1])
+    age_landing_zone()
+    started = time.time()
+    _sensor(d, "start")
+    tick = _wait("the sensor's first evaluation", lambda: _finished_tick_after(d, started), 120, every=1, logs=d.logs)
+    assert tick["runIds"] == [], tick  # old drops are not new data
+    running = _launch_range(d, *first_range)
+    queued = _launch_range(d, *second_range)
+
+    def status(run_id: str) -> dict:
+        return d.graphql(RUN_TIMES, {"id": run_id})["runOrError"]
+
+    _wait("the first range to start", lambda: status(running)["status"] == "STARTED", RUN_TIMEOUT_S, every=0.5)
+    assert status(queued)["status"] == "QUEUED"  # one run at a time
+    day = dt.date(2013, 1, 21)
+    publish_sample(d.landing, day, day)  # a new day lands while one range runs and one waits
+
+    def new_day_run():
+        runs = sensor_runs_for(day)
+        return runs[0]["runId"] if runs else None
+
+    landed = _wait("the sensor's run for the new day", new_day_run, 120, every=0.5, logs=d.logs)
+    assert status(running)["status"] == "STARTED", "the first range ended before the new day was queued"
+    done = ("SUCCESS", "FAILURE", "CANCELED")
+    _wait(
+        "every run to finish",
+        lambda: all(status(r)["status"] in done for r in (running, queued, landed)),
+        3 * RUN_TIMEOUT_S,
+        every=3,
+        logs=d.logs,
+    )
+    first, second, new = status(running), status(queued), status(landed)
+    assert [first["status"], second["status"], new["status"]] == ["SUCCESS"] * 3
+    assert {"key": "dagster/priority", "value": "10"} in new["tags"]
+    # queued after the second range, the new day was dequeued before it and finished before it started
+    assert second["creationTime"] < new["creationTime"], (second, new)
+    assert first["endTime"] <= new["startTime"] < new["endTime"] <= second["startTime"], (first, new, second)
+    _sensor(d, "stop")
+
+
+def _sensor(d, action: str) -> None:
+    subprocess.run(
+        [str(BIN / "dagster"), "sensor", action, "landing_zone_sensor", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env=d.env,
+        check=True,
+        capture_output=True,
+    )

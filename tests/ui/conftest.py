@@ -348,6 +348,11 @@ def page(browser, dagster_dev):
     """A fresh page on the UI (1440x900, base URL set: ``page.goto('/asset-groups')``)."""
     context = browser.new_context(base_url=dagster_dev.url, viewport={"width": 1440, "height": 900})
     context.set_default_timeout(30_000)
+    # assertions wait as long as actions: on a loaded 2-core host a page's first render can
+    # take longer than expect()'s 5 s default
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)
     page = context.new_page()
     yield page
     context.close()

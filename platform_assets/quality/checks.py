@@ -418,7 +418,8 @@ def quarantine_share_check(declared: SourceDeclaration) -> CheckGroup:
                 f"select null::date as day, (select count(*) from {clean.qualified_name}) as clean_rows, "
                 f"(select count(*) from {quarantine.qualified_name}) as quarantined_rows"
             )
-        shares = shares.with_columns(
+        # typed explicitly: a window without rows (an empty day) reads as columns of no type
+        shares = shares.with_columns(pl.col("clean_rows", "quarantined_rows").cast(pl.Int64)).with_columns(
             share=pl.col("quarantined_rows") / (pl.col("clean_rows") + pl.col("quarantined_rows")).clip(1)
         )
         over = shares.filter(pl.col("share") > limit).sort("share", descending=True)

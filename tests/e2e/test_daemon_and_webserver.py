@@ -177,13 +177,7 @@ def _finished_tick_after(d, since: float) -> dict | None:
 
 def test_a_dropped_day_is_picked_up_by_the_sensor_and_reaches_the_marts(deployment):
     d = deployment
-    subprocess.run(
-        [str(BIN / "dagster"), "sensor", "start", "landing_zone_sensor", "-w", "workspace.yaml"],
-        cwd=ROOT,
-        env=d.env,
-        check=True,
-        capture_output=True,
-    )
+    _sensor(d, "start")
     day = dt.date(2013, 1, 7)
     publish_sample(d.landing, day, day)
 
@@ -288,31 +282,10 @@ query Events($id: ID!, $after: String) {
 def test_a_terminated_run_stops_in_its_step_and_is_reported_cancelled(deployment):
     d = deployment
     # The sensor stays out of it: the month's drops are for this run only.
-    subprocess.run(
-        [str(BIN / "dagster"), "sensor", "stop", "landing_zone_sensor", "-w", "workspace.yaml"],
-        cwd=ROOT,
-        env=d.env,
-        check=True,
-        capture_output=True,
-    )
+    _sensor(d, "stop")
     first, last = dt.date(2013, 2, 1), dt.date(2013, 2, 28)
     publish_sample(d.landing, first, last)
-    params = {
-        "selector": {
-            "repositoryLocationName": "platform_assets",
-            "repositoryName": "__repository__",
-            "jobName": "main_job",
-        },
-        "executionMetadata": {
-            "tags": [
-                {"key": "dagster/asset_partition_range_start", "value": str(first)},
-                {"key": "dagster/asset_partition_range_end", "value": str(last)},
-            ]
-        },
-    }
-    launched = d.graphql(LAUNCH_RUN, {"params": params})["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    run_id = launched["run"]["runId"]
+    run_id = _launch_range(d, first, last)
 
     def events():  # every page: the webserver returns at most 1,000 events a query
         data = d.graphql(RUN_EVENTS, {"id": run_id})

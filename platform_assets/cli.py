@@ -97,6 +97,22 @@ def cmd_publish_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report_landing(_args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from platform_assets.automation.landing_report import report_landing
+
+    if not os.environ.get("DAGSTER_HOME"):
+        print("DAGSTER_HOME is not set and .env has none: run `make install` or export it", file=sys.stderr)
+        return 2
+    landing = _landing()
+    with dg.DagsterInstance.get() as instance:
+        recorded = report_landing(instance, landing)
+    assets = sorted({e.asset_key.to_user_string() for e in recorded})
+    print(f"recorded {len(recorded)} new landing file(s) of {landing.uri('')} on {', '.join(assets) or 'no asset'}")
+    return 0
+
+
 def _count(warehouse: WarehouseResource, relation: str) -> int | None:
     with warehouse.connect() as conn:
         if first_value(conn.execute("select to_regclass(%s)", (relation,)).fetchone()) is None:
@@ -288,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--start", type=_date, required=True, help="first date, YYYY-MM-DD")
     publish.add_argument("--end", type=_date, required=True, help="last date (inclusive), YYYY-MM-DD")
     publish.set_defaults(func=cmd_publish_sample)
+    sub.add_parser(
+        "report-landing", help="record the landing zone's files on the landing/<source> assets (as the sensor does)"
+    ).set_defaults(func=cmd_report_landing)
     sub.add_parser("summary", help="rows per layer and quarantine reasons").set_defaults(func=cmd_summary)
     check = sub.add_parser("check", help="run every asset check on a range, without materializing")
     check.add_argument("--start", type=_date, required=True, help="first date, YYYY-MM-DD")

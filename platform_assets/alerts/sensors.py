@@ -4,14 +4,18 @@
   the failed steps' first error lines, and a link to the run in the UI.
 * ``check_failure_alerts``: reads new asset-check evaluations from the event log (cursor:
   the last storage id seen) and alerts on failed blocking (ERROR) checks and failed
-  freshness checks. WARN checks are for dashboards, not for paging people.
+  freshness checks: a mart or clean table late (``freshness_missed``) or a producer's drop
+  late in the landing zone (``drop_late``, naming the source and day). WARN checks are for
+  dashboards, not for paging people.
 """
 
+import re
 from collections.abc import Mapping
 
 import dagster as dg
 
 from platform_assets.alerts.notifier import Alert, AlertResource
+from platform_assets.assets.landing import GROUP as LANDING_GROUP
 
 FRESHNESS_CHECK_NAME = "freshness_check"
 MAX_EVENTS_PER_TICK = 500
@@ -91,18 +95,31 @@ def check_alerts(instance: dg.DagsterInstance, after_storage_id: int, alerts: Al
         details = "\n".join(
             f"{k}: {v}" for k, v in metadata.items() if not isinstance(v, (dict, list)) and len(str(v)) < 200
         )
+        partition = evaluation.partition or (_partition(run.tags) if run else None)
+        if is_freshness:
+            # Dagster's freshness check names the partition it expected in its description.
+            expected = re.search(r"partition (\S+?) (?:has|to have)", evaluation.description or "")
+            partition = partition or (expected.group(1) if expected else None)
+        if is_freshness and evaluation.asset_key.path[0] == LANDING_GROUP:
+            kind = "drop_late"
+            title = (
+                f"The producer's {evaluation.asset_key.path[-1]} drop"
+                + (f" for {partition}" if partition else "")
+                + f" has not landed by its deadline ({asset})"
+            )
+        elif is_freshness:
+            kind, title = "freshness_missed", f"{asset} missed its freshness deadline"
+        else:
+            kind = "blocking_check_failed"
+            title = f"Blocking check {asset}:{evaluation.check_name} failed; downstream assets did not run"
         found.append(
             Alert(
-                kind="freshness_missed" if is_freshness else "blocking_check_failed",
-                title=(
-                    f"{asset} missed its freshness deadline"
-                    if is_freshness
-                    else f"Blocking check {asset}:{evaluation.check_name} failed; downstream assets did not run"
-                ),
+                kind=kind,
+                title=title,
                 run_id=run_id,
                 run_url=alerts.run_url(run_id) if run_id else None,
                 assets=[asset],
-                partition=evaluation.partition or (_partition(run.tags) if run else None),
+                partition=partition,
                 error="\n".join(filter(None, [evaluation.description or "", details])),
             )
         )

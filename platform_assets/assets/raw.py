@@ -21,6 +21,7 @@ from platform_assets.assets.common import (
     window_dates,
     window_metadata,
 )
+from platform_assets.assets.landing import landing_asset_key
 from platform_assets.chunking import batch_rows, parallel_days, prefetch_one
 from platform_assets.observability.step_cost import measure_step
 from platform_assets.partitions import daily_partitions
@@ -128,6 +129,7 @@ def _daily_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         owners=declared.owners,
         kinds={"polars", "parquet"},
         code_version=declared.code_version,
+        deps=[landing_asset_key(source.name)],
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=TRANSIENT_RETRY,
@@ -212,6 +214,7 @@ def _reference_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         owners=declared.owners,
         kinds={"polars", "parquet"},
         code_version=declared.code_version,
+        deps=[landing_asset_key(source.name)],
         # Unpartitioned, but declared single-run so ranged CLI runs (`--partition-range`) can include it.
         backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=TRANSIENT_RETRY,

@@ -12,6 +12,9 @@ content, new modification time) is. A file copied in with an *old* modification 
   a single-run backfill policy), so dropping a month gives one run, not 31.
 * ``run_key`` is derived from the versions (key, mtime, size) of the files of the range, so
   even with a reset cursor the same files never start a second run.
+* Every new or re-delivered file that follows the contract is reported as a materialization
+  of its ``landing/<source>`` partition (file version, size, arrival time) in the same
+  evaluation, whether its day runs now or waits for another source's drop.
 * Files that break the landing contract (unknown folder or name, bad date, outside the
   partitions) are logged as warnings and named in the evaluation's skip reason.
 """
@@ -23,6 +26,7 @@ from collections.abc import Iterable
 
 import dagster as dg
 
+from platform_assets.assets.landing import drop_arrived, file_version
 from platform_assets.automation.run_priority import new_data_tags
 from platform_assets.partitions import partition_bounds
 from platform_assets.resources.storage import StorageResource
@@ -44,10 +48,6 @@ def consecutive_ranges(days: Iterable[dt.date], max_days: int = MAX_DAYS_PER_RUN
     return ranges
 
 
-def _version(key: str, modified: dt.datetime, size: int) -> str:
-    return f"{key}@{modified.isoformat()}#{size}"
-
-
 def evaluate_landing_zone(landing: StorageResource, cursor: str | None, log=None) -> dg.SensorResult:
     """One sensor evaluation: run requests for new complete days, and the advanced cursor.
 
@@ -58,8 +58,9 @@ def evaluate_landing_zone(landing: StorageResource, cursor: str | None, log=None
 
     Returns:
         A ``SensorResult`` with one ``RunRequest`` per range of consecutive ready days
-        (tags ``dagster/asset_partition_range_start``/``_end``), a ``SkipReason`` when there is
-        nothing to run, and the new cursor.
+        (tags ``dagster/asset_partition_range_start``/``_end``), one ``AssetMaterialization``
+        of ``landing/<source>`` per new or re-delivered file that follows the contract, a
+        ``SkipReason`` when there is nothing to run, and the new cursor.
     """
     state = json.loads(cursor) if cursor else {}
     mark = dt.datetime.fromisoformat(state["mark"]) if state.get("mark") else None
@@ -84,8 +85,14 @@ def evaluate_landing_zone(landing: StorageResource, cursor: str | None, log=None
             key = source.daily_key(day, suffix)
             meta = fresh.get(key) or (landing.stat(key) if landing.exists(key) else None)
             if meta:
-                return _version(key, meta.modified, meta.size)
+                return file_version(key, meta)
         return None
+
+    arrived = [drop_arrived(name, key, fresh[key], day) for (name, day), key in sorted(inventory.drops.items())]
+    reference_sources = {
+        s.reference_key(suffix): s.name for s in sources.values() if not s.daily for suffix in CSV_SUFFIXES
+    }
+    arrived += [drop_arrived(reference_sources[key], key, fresh[key]) for key in sorted(inventory.reference)]
 
     touched = sorted({day for (_source, day) in inventory.drops})
     versions = {day: [drop_version(s, day) for s in daily_sources] for day in touched}
@@ -123,12 +130,14 @@ def evaluate_landing_zone(landing: StorageResource, cursor: str | None, log=None
     skip = None
     if not requests:
         parts = ["no new complete daily drops"]
+        if arrived:
+            parts.append(f"{len(arrived)} new file(s) reported on the landing assets")
         if waiting:
             parts.append(f"waiting for the other half of {', '.join(map(str, waiting))}")
         if violations:
             parts.append("files breaking the landing contract: " + "; ".join(f"{k} ({why})" for k, why in violations))
         skip = dg.SkipReason("; ".join(parts))
-    return dg.SensorResult(run_requests=requests, skip_reason=skip, cursor=new_cursor)
+    return dg.SensorResult(run_requests=requests, skip_reason=skip, cursor=new_cursor, asset_events=arrived)
 
 
 @dg.sensor(
@@ -138,8 +147,9 @@ def evaluate_landing_zone(landing: StorageResource, cursor: str | None, log=None
     # and keeps landing -> marts latency low (docs/operations.md).
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.STOPPED,
-    description="New or re-delivered flights/weather drops in the landing zone -> one ranged main_job run per "
-    "range of consecutive complete days. Contract violations are reported in the evaluation.",
+    description="New or re-delivered drops in the landing zone -> a materialization of their landing/<source> "
+    "partition and one ranged main_job run per range of consecutive complete days. Contract violations are "
+    "reported in the evaluation.",
 )
 def landing_zone_sensor(context: dg.SensorEvaluationContext, landing: StorageResource) -> dg.SensorResult:
     return evaluate_landing_zone(landing, context.cursor, context.log)

@@ -5,6 +5,8 @@ template ``defs.yaml``; its ``attributes`` are a
 :class:`~platform_assets.sources.declaration.SourceDeclaration`. From it the component
 builds, with the same behaviour as every other source:
 
+* ``landing/<name>``: the producer's drops, an external asset (daily partitions or one
+  reference file) that the landing sensor reports arrivals on;
 * ``raw_<name>``: landing files -> text parquet in the lake, with lineage (daily partitions
   or one reference file);
 * ``clean_<name>``: typed, validated rows in ``clean.<table>``, rejects with reasons in
@@ -71,7 +73,10 @@ class LandingSource(dg.Component, SourceDeclaration):
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         # Imported here: the asset factories import the registry, which imports this module's base.
         from platform_assets.assets.clean import clean_asset
+        from platform_assets.assets.landing import landing_asset
         from platform_assets.assets.raw import raw_asset
         from platform_assets.quality.checks import source_checks
 
-        return dg.Definitions(assets=[raw_asset(self), clean_asset(self)], asset_checks=[source_checks(self)])
+        return dg.Definitions(
+            assets=[landing_asset(self), raw_asset(self), clean_asset(self)], asset_checks=[source_checks(self)]
+        )

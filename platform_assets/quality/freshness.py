@@ -1,4 +1,5 @@
-"""Freshness: is yesterday's partition in the marts (and in each declared source) by the deadline?
+"""Freshness: is yesterday's partition in the marts (and in each declared source) by the deadline,
+and did each producer drop it in the landing zone on time?
 
 "Fresh" for this data: upstream delivers one drop per scheduled-departure day after the
 day ends; the daily schedule processes it at 02:00 America/New_York. A mart is fresh when,
@@ -6,6 +7,11 @@ at the 06:00 America/New_York deadline, the most recent *complete* daily partiti
 previous day, or the last day of ``PLATFORM_PARTITIONS_END`` for a historical replay such
 as the 2013 sample) has been materialized. A late or missing drop, a failed run or a
 blocked quality gate all show up here as a missed deadline.
+
+A source that declares ``freshness:`` gets two checks: ``clean_<name>`` by its
+``deadline_cron`` (the platform's side) and ``landing/<name>`` by its ``drop_deadline_cron``
+(the producer's side, from the arrivals the landing sensor reports). A late drop fails the
+second; a drop that landed on time but was not processed fails only the first.
 
 The checks are Dagster's time-partition freshness checks, evaluated by their sensor (on
 whenever the daemon runs) rather than in every run: a one-day run of a past date says
@@ -20,6 +26,7 @@ import warnings
 
 import dagster as dg
 
+from platform_assets.assets.landing import landing_asset_key
 from platform_assets.partitions import SOURCE_TIMEZONE
 from platform_assets.sources.registry import declarations
 
@@ -31,6 +38,11 @@ FRESHNESS_DEADLINE_CRON = "0 6 * * *"
 def fresh_sources() -> list[str]:
     """The clean assets of the daily sources that declare ``freshness:`` in their YAML."""
     return [f"clean_{d.name}" for d in declarations().values() if d.daily and d.freshness is not None]
+
+
+def watched_drops() -> list[str]:
+    """The landing assets (``landing/<name>``) of the daily sources that declare ``freshness:``."""
+    return [landing_asset_key(d.name).to_user_string() for d in declarations().values() if d.daily and d.freshness]
 
 
 @functools.cache
@@ -53,6 +65,13 @@ def freshness_checks() -> list[dg.AssetChecksDefinition]:
                 checks += dg.build_time_partition_freshness_checks(
                     assets=[dg.AssetKey(f"clean_{declared.name}")],
                     deadline_cron=declared.freshness.deadline_cron,
+                    timezone=declared.local_timezone,
+                    severity=dg.AssetCheckSeverity.WARN,
+                )
+                # The producer's side: has the drop landed (reported by the landing sensor)?
+                checks += dg.build_time_partition_freshness_checks(
+                    assets=[landing_asset_key(declared.name)],
+                    deadline_cron=declared.freshness.drop_deadline_cron,
                     timezone=declared.local_timezone,
                     severity=dg.AssetCheckSeverity.WARN,
                 )

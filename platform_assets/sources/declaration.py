@@ -204,9 +204,15 @@ class TableDeclaration(dg.Model, dg.Resolvable):
 
 
 class FreshnessDeclaration(dg.Model, dg.Resolvable):
-    """A daily source is fresh when the previous day's partition is materialized by the deadline."""
+    """A daily source is fresh when the previous day's partition is materialized by the deadline,
+    and its producer is on time when the previous day's drop has landed by the drop deadline."""
 
     deadline_cron: str = Field("0 6 * * *", description="cron of the daily deadline, in local_timezone")
+    drop_deadline_cron: str = Field(
+        "0 2 * * *",
+        description="cron by which the producer's drop of the previous day is due in the landing zone, in "
+        "local_timezone; a later drop fails landing/<name>'s freshness check (the producer is late)",
+    )
 
 
 @dataclass(frozen=True)

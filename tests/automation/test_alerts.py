@@ -4,6 +4,7 @@ an SMTP server)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import json
 import socket
@@ -177,6 +178,65 @@ def test_failed_blocking_and_freshness_checks_alert_but_warn_checks_do_not(alert
     with dg.build_sensor_context(instance=instance, resources={"alerts": alerts}, cursor=second.cursor) as context:
         check_failure_alerts(context)
     assert len(_webhook_payloads(http_receiver)) == 2
+
+
+def test_a_late_drop_fails_the_landing_freshness_check_and_alerts_naming_source_and_day(
+    alerts, http_receiver, tmp_path
+):
+    """The producer's side of freshness: landing/<source> is fresh when the latest complete day
+    (2013-12-31 for the 2013 partitions, whatever today is) has been reported by the sensor."""
+    from platform_assets.automation.landing_sensor import evaluate_landing_zone
+    from platform_assets.definitions import defs
+    from platform_assets.quality.freshness import freshness_checks
+    from platform_assets.sources.nycflights13 import publish_sample
+
+    instance = dg.DagsterInstance.ephemeral()
+    landing = StorageResource(url=str(tmp_path / "landing"))
+    drop_checks = [c for c in freshness_checks() if any(k.asset_key.path[0] == "landing" for k in c.check_keys)]
+
+    def arrivals(cursor: str | None) -> str | None:
+        """One sensor evaluation; its landing reports stored as the daemon stores them."""
+        result = evaluate_landing_zone(landing, cursor)
+        for event in result.asset_events:
+            instance.report_runless_asset_event(event)
+        return result.cursor
+
+    def evaluate() -> dict[str, dg.AssetCheckEvaluation]:
+        result = dg.materialize(
+            assets=[*defs.assets, *defs.asset_checks],
+            resources=defs.resources,
+            instance=instance,
+            selection=dg.AssetSelection.checks(*drop_checks),
+        )
+        return {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
+
+    with dg.build_sensor_context(instance=instance, resources={"alerts": alerts}) as context:
+        alert_cursor = check_failure_alerts(context).cursor
+
+    publish_sample(landing, dt.date(2013, 12, 30), dt.date(2013, 12, 31))
+    landing.delete("flights/2013-12-31.csv")  # the flights producer is a day late
+    assert not landing.exists("weather/2013-12-31.csv")  # nycflights13 has no weather for Dec 31
+    cursor = arrivals(None)
+    late = evaluate()
+    assert sorted(late) == ["landing/flights", "landing/weather"]
+    assert not any(e.passed for e in late.values())
+    assert {e.severity for e in late.values()} == {dg.AssetCheckSeverity.WARN}
+
+    with dg.build_sensor_context(instance=instance, resources={"alerts": alerts}, cursor=alert_cursor) as context:
+        alert_cursor = check_failure_alerts(context).cursor
+    payloads = sorted(_webhook_payloads(http_receiver), key=lambda p: p["assets"])
+    assert [(p["kind"], p["assets"], p["partition"]) for p in payloads] == [
+        ("drop_late", ["landing/flights"], "2013-12-31"),
+        ("drop_late", ["landing/weather"], "2013-12-31"),
+    ]
+    assert payloads[0]["title"] == (
+        "The producer's flights drop for 2013-12-31 has not landed by its deadline (landing/flights)"
+    )
+
+    publish_sample(landing, dt.date(2013, 12, 31), dt.date(2013, 12, 31))  # the flights drop lands
+    arrivals(cursor)
+    on_time = evaluate()
+    assert on_time["landing/flights"].passed and not on_time["landing/weather"].passed
 
 
 def test_a_broken_channel_does_not_silence_the_others(smtp_receiver):

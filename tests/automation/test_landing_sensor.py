@@ -16,6 +16,7 @@ from platform_assets.automation.schedules import previous_day_request
 from platform_assets.resources.storage import StorageResource
 from platform_assets.sources.nycflights13 import publish_sample
 
+REFERENCE = ("airlines", "airports", "planes")  # the sample's reference files
 START, END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
@@ -55,8 +56,19 @@ def test_a_month_dropped_at_once_is_one_ranged_run_and_only_once(landing):
     assert _ranges(first) == [("2013-03-01", "2013-03-31")]
     # new data goes ahead of backfills and manual runs (priority 0) in the run queue
     assert first.run_requests[0].tags["dagster/priority"] == "10"
+    # every file is reported on its landing asset's partition, with its version, size and arrival
+    reported = {(e.asset_key.to_user_string(), e.partition) for e in first.asset_events}
+    days = {(f"landing/{s}", f"2013-03-{d:02d}") for s in ("flights", "weather") for d in range(1, 32)}
+    assert reported == days | {(f"landing/{r}", None) for r in REFERENCE}
+    event = next(e for e in first.asset_events if e.partition == "2013-03-05" and e.asset_key.path[1] == "flights")
+    meta = landing.stat("flights/2013-03-05.csv")
+    assert event.metadata["file"].value == "flights/2013-03-05.csv"
+    assert event.metadata["size_bytes"].value == meta.size == len(landing.read_bytes("flights/2013-03-05.csv"))
+    assert event.metadata["arrived_at"].value == meta.modified.timestamp()
+    assert event.metadata["file_version"].value == f"flights/2013-03-05.csv@{meta.modified.isoformat()}#{meta.size}"
     again = evaluate_landing_zone(landing, first.cursor)
     assert again.run_requests == [] and "no new complete daily drops" in again.skip_reason.skip_message
+    assert again.asset_events == []
     # a re-publish of identical files writes nothing, so nothing new either
     publish_sample(landing, dt.date(2013, 3, 1), dt.date(2013, 3, 31))
     assert evaluate_landing_zone(landing, again.cursor).run_requests == []
@@ -69,6 +81,8 @@ def test_a_redelivered_file_reruns_exactly_its_day(landing):
     _redeliver(landing, key, landing.read_bytes(key).replace(b",JFK,", b",LGA,", 1))
     second = evaluate_landing_zone(landing, first.cursor)
     assert _ranges(second) == [("2013-03-04", "2013-03-04")]
+    [event] = second.asset_events  # the re-delivery is a new materialization of exactly that partition
+    assert (event.asset_key.to_user_string(), event.partition) == ("landing/flights", "2013-03-04")
     assert second.run_requests[0].run_key != first.run_requests[0].run_key
     # the same version evaluated from scratch gets the same run_key: Dagster starts it once
     assert (
@@ -86,6 +100,11 @@ def test_a_day_waits_for_both_drops_and_contract_breaks_are_reported(landing):
     assert first.run_requests == []
     message = first.skip_reason.skip_message
     assert "waiting for the other half of 2013-04-01" in message
+    # the drop that did arrive is reported now; the file breaking the contract is not
+    assert [(e.asset_key.to_user_string(), e.partition) for e in first.asset_events] == [
+        ("landing/flights", "2013-04-01"),
+        *((f"landing/{r}", None) for r in REFERENCE),
+    ]
     assert "flights/2013-04-31.csv ('2013-04-31' is not a calendar date)" in message
     _redeliver(landing, "weather/2013-04-01.csv", weather)
     assert _ranges(evaluate_landing_zone(landing, first.cursor)) == [("2013-04-01", "2013-04-01")]
@@ -121,3 +140,22 @@ def test_daily_schedule_runs_the_previous_day_or_says_why_not(landing, local_tim
         assert outcome.tags == {"platform/trigger": "daily_schedule", "dagster/priority": "10"}
     else:
         assert isinstance(outcome, dg.SkipReason) and outcome.skip_message == expected
+
+
+def test_report_landing_records_each_file_version_once(landing):
+    """``platform-assets report-landing``: the sensor's landing reports without the daemon."""
+    from platform_assets.automation.landing_report import recorded_versions, report_landing
+
+    instance = dg.DagsterInstance.ephemeral()
+    publish_sample(landing, dt.date(2013, 6, 1), dt.date(2013, 6, 3))
+    first = report_landing(instance, landing)
+    assert len(first) == 2 * 3 + len(REFERENCE)
+    assert sorted(recorded_versions(instance, "flights")) == ["2013-06-01", "2013-06-02", "2013-06-03"]
+    assert list(recorded_versions(instance, "planes")) == [None]
+    assert report_landing(instance, landing) == []  # nothing new: nothing recorded twice
+    key = "weather/2013-06-02.csv"
+    _redeliver(landing, key, landing.read_bytes(key) + b"")
+    [again] = report_landing(instance, landing)
+    assert (again.asset_key.to_user_string(), again.partition) == ("landing/weather", "2013-06-02")
+    meta = landing.stat(key)
+    assert recorded_versions(instance, "weather")["2013-06-02"] == f"{key}@{meta.modified.isoformat()}#{meta.size}"

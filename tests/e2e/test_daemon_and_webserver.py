@@ -203,6 +203,28 @@ def test_a_dropped_day_is_picked_up_by_the_sensor_and_reaches_the_marts(deployme
     )
     assert tick["runIds"] == [], tick
     assert len(_runs(d, {"platform/trigger": "landing_zone_sensor"})) == 1
+    # the daemon stored the sensor's report of each drop on its landing asset, once
+    for source in ("flights", "weather"):
+        data = d.graphql(LANDING_EVENTS, {"key": {"path": ["landing", source]}, "partitions": [str(day)]})
+        [arrival] = data["assetOrError"]["assetMaterializations"]
+        entries = {e["label"]: e.get("text", e.get("intValue")) for e in arrival["metadataEntries"]}
+        key = f"{source}/{day}.csv"
+        assert (arrival["partition"], entries["file"]) == (str(day), key)
+        assert entries["size_bytes"] == len(d.landing.read_bytes(key))
+
+
+LANDING_EVENTS = """
+query Arrivals($key: AssetKeyInput!, $partitions: [String!]) {
+  assetOrError(assetKey: $key) {
+    ... on Asset {
+      assetMaterializations(partitions: $partitions) {
+        partition
+        metadataEntries { label ... on TextMetadataEntry { text } ... on IntMetadataEntry { intValue } }
+      }
+    }
+  }
+}
+"""
 
 
 LAUNCH_BACKFILL = """

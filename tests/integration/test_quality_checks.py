@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from platform_assets import cli
-from platform_assets.quality.freshness import FRESH_MARTS, fresh_sources, freshness_checks
+from platform_assets.quality.freshness import FRESH_MARTS, fresh_sources, freshness_checks, watched_drops
 from platform_assets.sources.nycflights13 import publish_sample
 from tests.integration.conftest import query
 
@@ -196,12 +196,15 @@ def test_marts_are_fresh_only_when_the_latest_partition_is_in(defs):
         )
         return {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
 
-    fresh_assets = [*FRESH_MARTS, *fresh_sources()]  # the marts, and the sources declaring `freshness:`
+    # the marts, the sources declaring `freshness:` and their producers' drops
+    fresh_assets = [*FRESH_MARTS, *fresh_sources(), *watched_drops()]
     assert set(fresh_sources()) == {"clean_flights", "clean_weather"}
+    assert set(watched_drops()) == {"landing/flights", "landing/weather"}
 
     def report(partition: str) -> None:
         for asset in fresh_assets:
-            instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=asset, partition=partition))
+            key = dg.AssetKey.from_user_string(asset)
+            instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition=partition))
 
     stale = evaluate()
     assert set(stale) == set(fresh_assets)

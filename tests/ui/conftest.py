@@ -192,6 +192,17 @@ def platform(tmp_path_factory) -> Platform:
                 timeout=900,
             )
         assert proc.returncode == 0, _tail(log)
+        # The landing files' arrivals, recorded on landing/<source> as the landing sensor does.
+        with open(log, "ab") as sink:
+            proc = subprocess.run(
+                [str(BIN / "platform-assets"), "report-landing"],
+                cwd=ROOT,
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                timeout=300,
+            )
+        assert proc.returncode == 0, _tail(log)
         yield Platform(home=home, landing=landing, env=env, tag=tag)
     finally:
         stop_embedded_server(home / "pg")

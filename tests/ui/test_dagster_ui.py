@@ -42,9 +42,11 @@ def graph():
     return defs.resolve_asset_graph()
 
 
-def test_lineage_page_shows_the_five_groups(page: Page, graph, screenshot):
+def test_lineage_page_shows_the_six_groups(page: Page, graph, screenshot):
+    import dagster as dg
+
     groups = sorted({graph.get(key).group_name for key in graph.get_all_asset_keys()})
-    assert len(groups) == 5, groups  # raw, clean, aggregate, staging, marts
+    assert len(groups) == 6, groups  # landing, raw, clean, aggregate, staging, marts
 
     page.goto("/asset-groups")
     expect(page.get_by_text("Global asset lineage")).to_be_visible()
@@ -60,11 +62,37 @@ def test_lineage_page_shows_the_five_groups(page: Page, graph, screenshot):
 
     # One asset's upstream lineage: the chain from the landing zone to a mart.
     page.set_viewport_size({"width": 1440, "height": 1100})
-    page.goto("/assets/fct_flights?view=lineage&lineageScope=upstream&lineageDepth=4")
+    page.goto("/assets/fct_flights?view=lineage&lineageScope=upstream&lineageDepth=5")
     for asset in ("raw_flights", "clean_flights", "stg_flights", "fct_flights"):
         expect(page.get_by_text(asset, exact=True).first).to_be_visible()
+    # it starts at the producers' drops: the landing assets upstream of fct_flights, which have
+    # no upstream themselves (the graph labels them by name inside the `landing` group)
+    upstream = graph.get(dg.AssetKey("fct_flights")).parent_keys
+    for _ in range(5):
+        upstream = upstream | {p for k in upstream for p in graph.get(k).parent_keys}
+    roots = sorted(k.path[-1] for k in upstream if k.path[0] == "landing")
+    assert roots == ["airlines", "airports", "flights"]
+    assert all(not graph.get(dg.AssetKey(["landing", r])).parent_keys for r in roots)
+    svg = page.locator("svg")
+    for name in ["landing", *roots]:
+        expect(svg.get_by_text(name, exact=True).first).to_be_visible()
     page.get_by_role("button", name="zoom_out").click()  # the whole chain in the picture
     screenshot(page, "asset_lineage")
+
+
+def test_a_landing_asset_shows_which_drop_arrived_when(page: Page, platform, screenshot):
+    """landing/flights: an external asset whose partitions are the drops reported so far."""
+    page.goto("/assets/landing/flights?view=partitions&partition=2013-01-31")
+    expect(page.get_by_text("External Asset", exact=True)).to_be_visible()
+    # January's 31 drops are recorded, the other 334 days of 2013 have not landed
+    expect(page.get_by_text("Materialized (31)", exact=True)).to_be_visible()
+    expect(page.get_by_text("Missing (334)", exact=True)).to_be_visible()
+    # the selected day's arrival: which file, its size (bytes)
+    newest = platform.landing / "flights" / "2013-01-31.csv"
+    metadata = page.get_by_role("table").filter(has=page.get_by_role("cell", name="file_version"))
+    expect(metadata.get_by_role("cell", name="flights/2013-01-31.csv", exact=True)).to_be_visible()
+    expect(metadata.get_by_role("row", name=f"size_bytes {newest.stat().st_size}", exact=True)).to_be_visible()
+    screenshot(page, "landing_asset")
 
 
 def test_asset_page_shows_the_columns_and_the_latest_row_count(page: Page, graph, platform, screenshot):

@@ -60,8 +60,16 @@ def test_every_asset_backfills_in_a_single_run(key):
 def test_dbt_sources_are_the_python_assets():
     assert GRAPH.get(dg.AssetKey("stg_flight_daily_metrics")).parent_keys == {dg.AssetKey("flight_daily_metrics")}
     assert GRAPH.get(dg.AssetKey("stg_weather")).parent_keys == {dg.AssetKey("clean_weather")}
-    # no dangling external source assets: the lineage is one graph
-    assert not (GRAPH.get_all_asset_keys() - GRAPH.materializable_asset_keys)
+    # the only external assets are the landing drops, each the root of its source's raw asset:
+    # no dangling dbt source, the lineage is one graph starting at the landing zone
+    external = GRAPH.get_all_asset_keys() - GRAPH.materializable_asset_keys
+    assert {k.path[0] for k in external} == {"landing"}
+    for key in external:
+        assert GRAPH.get(key).parent_keys == set()
+        assert GRAPH.get(key).child_keys == {dg.AssetKey(f"raw_{key.path[1]}")}
+    assert {k.path[1] for k in external} == {
+        k.path[0].removeprefix("raw_") for k in GRAPH.get_all_asset_keys() if k.path[0].startswith("raw_")
+    }
 
 
 def test_no_asset_check_is_partitioned():

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
 import pytest
 from dagster.components.testing import create_defs_folder_sandbox
@@ -182,15 +183,18 @@ def test_two_files_declaring_one_source_are_an_error():
         _load(MINIMAL, MINIMAL)
 
 
-def test_the_scaffolded_component_builds_raw_clean_and_its_checks():
+def test_the_scaffolded_component_builds_landing_raw_clean_and_its_checks():
     with create_defs_folder_sandbox() as sandbox:
         path = sandbox.scaffold_component(component_cls=LandingSource, defs_path="sources/new_feed")
         assert "name: new_feed" in (path / "defs.yaml").read_text()
         with sandbox.load_component_and_build_defs(defs_path=path) as (component, defs):
             assert isinstance(component, LandingSource)
             assert component.daily and component.table_spec.qualified_name == "clean.new_feed"
-            assets = {key.to_user_string() for asset in defs.assets or [] for key in asset.keys}
-            assert assets == {"raw_new_feed", "clean_new_feed"}
+            specs = {
+                s.key.to_user_string(): s for a in defs.assets or [] for s in (a.specs if hasattr(a, "specs") else [a])
+            }
+            assert set(specs) == {"landing/new_feed", "raw_new_feed", "clean_new_feed"}
+            assert [d.asset_key for d in specs["raw_new_feed"].deps] == [dg.AssetKey(["landing", "new_feed"])]
             checks = {key.name for check in defs.asset_checks or [] for key in check.check_keys}
             assert checks == {
                 "clean_new_feed",  # the declared rules as a pandera schema

@@ -15,10 +15,11 @@ from platform_assets.assets.common import (
     window_dates,
     window_metadata,
 )
+from platform_assets.automation.daily_trigger import daily_condition
 from platform_assets.chunking import batch_rows, plan_chunks, prefetch_one
 from platform_assets.observability.step_cost import measure_step
 from platform_assets.partitions import daily_partitions
-from platform_assets.resources.warehouse import TableWindow, WarehouseResource, read_window
+from platform_assets.resources.warehouse import WAREHOUSE_POOL, TableWindow, WarehouseResource, read_window
 from platform_assets.sources.registry import clean_table
 from platform_assets.tables import FLIGHT_DAILY_METRICS
 from platform_assets.transforms.metrics import flight_daily_metrics as compute_flight_daily_metrics
@@ -59,8 +60,10 @@ COLUMN_LINEAGE = dg.TableColumnLineage(
     code_version="1",
     deps=["clean_flights"],
     partitions_def=daily_partitions,
+    automation_condition=daily_condition(),
     backfill_policy=dg.BackfillPolicy.single_run(),
     retry_policy=TRANSIENT_RETRY,
+    pool=WAREHOUSE_POOL,
     metadata=table_metadata(FLIGHT_DAILY_METRICS),
 )
 def flight_daily_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:

@@ -32,12 +32,13 @@ from platform_assets.assets.common import (
     window_metadata,
 )
 from platform_assets.assets.raw import raw_lake_key
+from platform_assets.automation.daily_trigger import daily_condition
 from platform_assets.chunking import batch_rows, days_of, plan_chunks, prefetch_one
 from platform_assets.observability.step_cost import measure_step
 from platform_assets.partitions import daily_partitions
 from platform_assets.quality.checks import VALIDATED_WHILE_WRITING, Tally, source_validations
 from platform_assets.resources.storage import StorageResource
-from platform_assets.resources.warehouse import TableWindow, TableWrite, WarehouseResource, WindowWrite
+from platform_assets.resources.warehouse import WAREHOUSE_POOL, TableWindow, TableWrite, WarehouseResource, WindowWrite
 from platform_assets.sources.contract import SourceSpec
 from platform_assets.sources.declaration import NULLED_VALUES, SourceDeclaration
 from platform_assets.transforms.rules import Split
@@ -341,8 +342,10 @@ def _daily_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         code_version=declared.code_version,
         deps=[f"raw_{declared.name}", *_hook_deps(declared)],
         partitions_def=daily_partitions,
+        automation_condition=daily_condition(),
         backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=TRANSIENT_RETRY,
+        pool=WAREHOUSE_POOL,
         metadata=table_metadata(spec),
     )
     def _asset(
@@ -381,6 +384,7 @@ def _reference_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         # Unpartitioned, but declared single-run so ranged CLI runs (`--partition-range`) can include it.
         backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=TRANSIENT_RETRY,
+        pool=WAREHOUSE_POOL,
         metadata=table_metadata(spec),
     )
     def _asset(lake: StorageResource, warehouse: WarehouseResource) -> dg.MaterializeResult:

@@ -52,10 +52,11 @@ from platform_assets.assets.common import (
     window_bounds,
 )
 from platform_assets.assets.dbt_manifest import prepare_dbt_project
+from platform_assets.automation.daily_trigger import daily_condition
 from platform_assets.observability.step_cost import measure_step, process_tree_cpu_seconds
 from platform_assets.partitions import daily_partitions
 from platform_assets.paths import PROJECT_ROOT
-from platform_assets.resources.warehouse import WarehouseResource, ensure_window_functions, first_value
+from platform_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource, ensure_window_functions, first_value
 
 # The dbt project beside the package in a checkout; where the package is installed as a wheel
 # (the container image), under PLATFORM_HOME.
@@ -159,7 +160,7 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
         node = manifest.get("nodes", {}).get(unique_id) or {}
         meta = node.get("config", {}).get("meta") or {}
         if node.get("resource_type") == "model" and meta.get("partition_column"):
-            return spec.replace_attributes(partitions_def=daily_partitions)
+            return spec.replace_attributes(partitions_def=daily_partitions, automation_condition=daily_condition())
         return spec
 
 
@@ -249,6 +250,7 @@ def _prune_states(folder: Path, keep: Path) -> None:
     backfill_policy=dg.BackfillPolicy.single_run(),
     dagster_dbt_translator=translator,
     retry_policy=TRANSIENT_RETRY,
+    pool=WAREHOUSE_POOL,
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """``dbt build`` of the selected models and tests for the run's partition window.

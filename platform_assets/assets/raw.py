@@ -22,6 +22,7 @@ from platform_assets.assets.common import (
     window_metadata,
 )
 from platform_assets.assets.landing import landing_asset_key
+from platform_assets.automation.daily_trigger import daily_condition
 from platform_assets.chunking import batch_rows, parallel_days, prefetch_one
 from platform_assets.observability.step_cost import measure_step
 from platform_assets.partitions import daily_partitions
@@ -131,6 +132,7 @@ def _daily_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         code_version=declared.code_version,
         deps=[landing_asset_key(source.name)],
         partitions_def=daily_partitions,
+        automation_condition=daily_condition(),
         backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=TRANSIENT_RETRY,
         metadata={"dagster/column_schema": _column_schema(source)},

@@ -1,1 +1,1 @@
-"""Triggers: the landing-zone sensor and the daily schedule."""
+"""Triggers: the landing-zone sensor, its landing reports, the daily trigger (automation conditions) and run priority."""

@@ -1,9 +1,9 @@
-"""Jobs, the landing-zone sensor and the daily schedule."""
+"""Jobs, the landing-zone sensor and the daily trigger (Declarative Automation)."""
 
 import dagster as dg
 
+from platform_assets.automation.daily_trigger import daily_automation
 from platform_assets.automation.landing_sensor import landing_zone_sensor
-from platform_assets.automation.schedules import daily_previous_day
 from platform_assets.partitions import daily_partitions
 from platform_assets.quality.freshness import freshness_checks
 
@@ -25,6 +25,4 @@ def automation() -> dg.Definitions:
         partitions_def=daily_partitions,  # checks alone do not let Dagster infer the partitions
         description="Run every asset check for a partition or range without re-materializing.",
     )
-    return dg.Definitions(
-        jobs=[main_job, quality_checks_job], sensors=[landing_zone_sensor], schedules=[daily_previous_day]
-    )
+    return dg.Definitions(jobs=[main_job, quality_checks_job], sensors=[landing_zone_sensor, daily_automation])

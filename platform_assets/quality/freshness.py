@@ -2,7 +2,7 @@
 and did each producer drop it in the landing zone on time?
 
 "Fresh" for this data: upstream delivers one drop per scheduled-departure day after the
-day ends; the daily schedule processes it at 02:00 America/New_York. A mart is fresh when,
+day ends; the daily trigger processes it at 02:00 America/New_York. A mart is fresh when,
 at the 06:00 America/New_York deadline, the most recent *complete* daily partition (the
 previous day, or the last day of ``PLATFORM_PARTITIONS_END`` for a historical replay such
 as the 2013 sample) has been materialized. A late or missing drop, a failed run or a

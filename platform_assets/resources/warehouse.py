@@ -31,6 +31,12 @@ from platform_assets.chunking import prefetch_one
 from platform_assets.resources.embedded_postgres import embedded_warehouse_url
 from platform_assets.tables import TableSpec
 
+#: Dagster concurrency pool of every step that writes the warehouse (clean_*,
+#: flight_daily_metrics, dbt_models). dagster.yaml limits it to one run at a time
+#: (``concurrency: pools: granularity: run``), so two runs over overlapping windows never
+#: interleave their window replacements, while runs that only read (checks) go alongside.
+WAREHOUSE_POOL = "warehouse"
+
 
 @dataclass(frozen=True)
 class TableWindow:

@@ -1,4 +1,4 @@
-"""The landing-zone sensor and the daily schedule against a real landing zone: a local
+"""The landing-zone sensor against a real landing zone: a local
 folder and an S3 bucket on a loopback S3 server."""
 
 from __future__ import annotations
@@ -6,13 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 
 from platform_assets.automation.landing_sensor import consecutive_ranges, evaluate_landing_zone
-from platform_assets.automation.schedules import previous_day_request
 from platform_assets.resources.storage import StorageResource
 from platform_assets.sources.nycflights13 import publish_sample
 
@@ -119,27 +117,6 @@ def test_the_sensor_is_wired_to_the_main_job(landing):
         result = sensor.evaluate_tick(context)
     assert [r.tags[START] for r in result.run_requests] == ["2013-05-01"]
     assert sensor.job_name == "main_job"
-
-
-@pytest.mark.parametrize(
-    ("local_time", "expected"),
-    [
-        (dt.datetime(2013, 5, 3, 2, 0), "run 2013-05-02"),
-        (
-            dt.datetime(2013, 5, 5, 2, 0),
-            "drop for 2013-05-04 has not landed: missing flights/2013-05-04.csv, weather/2013-05-04.csv",
-        ),
-        (dt.datetime(2014, 1, 2, 2, 0), "2014-01-01 is outside the partitions 2013-01-01..2013-12-31"),
-    ],
-)
-def test_daily_schedule_runs_the_previous_day_or_says_why_not(landing, local_time, expected):
-    publish_sample(landing, dt.date(2013, 5, 1), dt.date(2013, 5, 2))
-    outcome = previous_day_request(landing, local_time.replace(tzinfo=ZoneInfo("America/New_York")))
-    if expected.startswith("run "):
-        assert isinstance(outcome, dg.RunRequest) and outcome.partition_key == expected.removeprefix("run ")
-        assert outcome.tags == {"platform/trigger": "daily_schedule", "dagster/priority": "10"}
-    else:
-        assert isinstance(outcome, dg.SkipReason) and outcome.skip_message == expected
 
 
 def test_report_landing_records_each_file_version_once(landing):

@@ -34,9 +34,10 @@ def test_the_helm_values_set_them_for_webserver_daemon_and_runs():
 
 
 def test_every_instance_limits_runs_with_dagsters_concurrency_settings():
-    expected = {"dagster.yaml": 1, "deploy/docker/dagster.yaml": 2, "deploy/ecs/dagster.yaml": 2}
-    for path, limit in expected.items():
+    for path in ("dagster.yaml", "deploy/docker/dagster.yaml", "deploy/ecs/dagster.yaml"):
         config = yaml.safe_load((ROOT / path).read_text())
-        assert config["concurrency"]["runs"]["max_concurrent_runs"] == limit, path
+        assert config["concurrency"]["runs"]["max_concurrent_runs"] == 2, path
+        # one run writing the warehouse at a time: every pool (only `warehouse`) limited per run
+        assert config["concurrency"]["pools"] == {"granularity": "run", "default_limit": 1}, path
         # Dagster refuses a limit in both places; the run coordinator keeps only its polling
         assert "max_concurrent_runs" not in config["run_coordinator"]["config"], path

@@ -256,7 +256,8 @@ def test_a_partition_backfill_launched_through_graphql_runs_as_one_ranged_run(de
     from platform_assets.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    partitioned = sorted(k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def)
+    # every partitioned asset the platform materializes (the landing assets are external)
+    partitioned = sorted(k.to_user_string() for k in graph.materializable_asset_keys if graph.get(k).partitions_def)
     params = {
         "partitionNames": [str(first + dt.timedelta(i)) for i in range((last - first).days + 1)],
         "assetSelection": [{"path": [key]} for key in partitioned],
@@ -359,14 +360,14 @@ query Run($id: ID!) {
 """
 
 
-def _launch_range(d, first: dt.date, last: dt.date) -> str:
-    """A manual ranged run of main_job (no priority tag: priority 0, like a backfill); its id."""
+def _launch_range(d, first: dt.date, last: dt.date, assets: list[str] | None = None) -> str:
+    """A manual ranged run of main_job (no priority tag: priority 0, like a backfill), of
+    ``assets`` only if given; its id."""
+    selector = {"repositoryLocationName": "platform_assets", "repositoryName": "__repository__", "jobName": "main_job"}
+    if assets:
+        selector["assetSelection"] = [{"path": [a]} for a in assets]
     params = {
-        "selector": {
-            "repositoryLocationName": "platform_assets",
-            "repositoryName": "__repository__",
-            "jobName": "main_job",
-        },
+        "selector": selector,
         "executionMetadata": {
             "tags": [
                 {"key": "dagster/asset_partition_range_start", "value": str(first)},
@@ -420,7 +421,7 @@ def test_a_newly_landed_day_runs_before_a_queued_backfill(deployment):
         return d.graphql(RUN_TIMES, {"id": run_id})["runOrError"]
 
     _wait("the first range to start", lambda: status(running)["status"] == "STARTED", RUN_TIMEOUT_S, every=0.5)
-    assert status(queued)["status"] == "QUEUED"  # one run at a time
+    assert status(queued)["status"] == "QUEUED"  # one warehouse-writing run at a time
     day = dt.date(2013, 1, 21)
     publish_sample(d.landing, day, day)  # a new day lands while one range runs and one waits
 
@@ -445,6 +446,39 @@ def test_a_newly_landed_day_runs_before_a_queued_backfill(deployment):
     assert second["creationTime"] < new["creationTime"], (second, new)
     assert first["endTime"] <= new["startTime"] < new["endTime"] <= second["startTime"], (first, new, second)
     _sensor(d, "stop")
+
+
+def test_runs_over_overlapping_windows_never_interleave_but_a_non_writer_runs_beside(deployment):
+    """Two runs may be in progress (dagster.yaml), but at most one that writes the warehouse
+    (the `warehouse` pool, run granularity): a range overlapping a running one waits for it,
+    a run that only parses landing files into the lake starts at once."""
+    d = deployment
+    _sensor(d, "stop")  # only the runs this test launches
+    publish_sample(d.landing, dt.date(2013, 10, 1), dt.date(2013, 10, 31))
+    writer = _launch_range(d, dt.date(2013, 10, 1), dt.date(2013, 10, 20))
+
+    def status(run_id: str) -> dict:
+        return d.graphql(RUN_TIMES, {"id": run_id})["runOrError"]
+
+    _wait("the first range to start", lambda: status(writer)["status"] == "STARTED", RUN_TIMEOUT_S, every=0.5)
+    overlapping = _launch_range(d, dt.date(2013, 10, 10), dt.date(2013, 10, 31))
+    lake_only = _launch_range(d, dt.date(2013, 10, 21), dt.date(2013, 10, 31), assets=["raw_flights", "raw_weather"])
+    done = ("SUCCESS", "FAILURE", "CANCELED")
+    _wait(
+        "every run to finish",
+        lambda: all(status(r)["status"] in done for r in (writer, overlapping, lake_only)),
+        3 * RUN_TIMEOUT_S,
+        every=2,
+        logs=d.logs,
+    )
+    first, second, beside = status(writer), status(overlapping), status(lake_only)
+    assert [first["status"], second["status"], beside["status"]] == ["SUCCESS"] * 3
+    # the overlapping range started only once the first had ended; the lake-only run did not wait
+    assert first["endTime"] <= second["startTime"], (first, second)
+    assert beside["startTime"] < first["endTime"], (first, beside)
+    # and the warehouse holds each flight of the month once
+    month = (dt.date(2013, 10, 1), dt.date(2013, 10, 31))
+    assert _fct_rows(d, *month) == _source_rows(d, *month) > 0
 
 
 def _sensor(d, action: str) -> None:

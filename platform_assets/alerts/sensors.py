@@ -5,12 +5,16 @@
 * ``check_failure_alerts``: reads new asset-check evaluations from the event log (cursor:
   the last storage id seen) and alerts on failed blocking (ERROR) checks and failed
   freshness checks: a mart or clean table late (``freshness_missed``) or a producer's drop
-  late in the landing zone (``drop_late``, naming the source and day). WARN checks are for
-  dashboards, not for paging people.
+  late in the landing zone (``drop_late``, naming the source and day), once per late day.
+  WARN checks are for dashboards, not for paging people.
 """
 
+from __future__ import annotations
+
+import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import dagster as dg
 
@@ -66,11 +70,39 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, alerts: AlertResourc
     alerts.send(run_failure_alert(context, alerts), context.log)
 
 
-def check_alerts(instance: dg.DagsterInstance, after_storage_id: int, alerts: AlertResource) -> tuple[list[Alert], int]:
-    """Alerts for failed blocking and freshness checks evaluated after ``after_storage_id``.
+@dataclass
+class AlertCursor:
+    """Where ``check_failure_alerts`` is: the newest check evaluation seen (storage id) and the
+    freshness checks already alerted as late, as ``"<asset>:<check>@<expected partition>"``.
 
-    Returns the alerts and the newest storage id seen (the next cursor).
+    The freshness sensor re-evaluates a late check every 15 minutes; it alerts once per
+    expected partition, and again only after the check passed in between.
     """
+
+    after: int
+    late: set[str] = field(default_factory=set)
+
+    def dumps(self) -> str:
+        return json.dumps({"after": self.after, "late": sorted(self.late)})
+
+    @classmethod
+    def loads(cls, text: str) -> AlertCursor:
+        if text.isdigit():  # the cursor of earlier versions: the storage id alone
+            return cls(after=int(text))
+        state = json.loads(text)
+        return cls(after=int(state["after"]), late=set(state.get("late", [])))
+
+
+def check_alerts(
+    instance: dg.DagsterInstance, cursor: AlertCursor | int, alerts: AlertResource
+) -> tuple[list[Alert], AlertCursor]:
+    """Alerts for failed blocking and freshness checks evaluated after the cursor's storage id.
+
+    A freshness check still late for the partition it was already alerted for is not alerted
+    again. Returns the alerts and the next cursor.
+    """
+    state = cursor if isinstance(cursor, AlertCursor) else AlertCursor(after=cursor)
+    after_storage_id, late = state.after, set(state.late)
     records = instance.get_event_records(
         dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after_storage_id),
         ascending=True,
@@ -82,9 +114,12 @@ def check_alerts(instance: dg.DagsterInstance, after_storage_id: int, alerts: Al
         evaluation = record.event_log_entry.asset_check_evaluation
         if evaluation is None:  # the query asks for check evaluations only
             continue
-        if evaluation.passed:
-            continue
         is_freshness = evaluation.check_name == FRESHNESS_CHECK_NAME
+        check_id = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}@"
+        if evaluation.passed:
+            if is_freshness:  # on time again: the next miss alerts
+                late = {k for k in late if not k.startswith(check_id)}
+            continue
         is_blocking = evaluation.severity == dg.AssetCheckSeverity.ERROR and evaluation.blocking is not False
         if not (is_freshness or is_blocking):
             continue
@@ -100,6 +135,9 @@ def check_alerts(instance: dg.DagsterInstance, after_storage_id: int, alerts: Al
             # Dagster's freshness check names the partition it expected in its description.
             expected = re.search(r"partition (\S+?) (?:has|to have)", evaluation.description or "")
             partition = partition or (expected.group(1) if expected else None)
+            if check_id + str(partition) in late:
+                continue  # still late for the same day: alerted already
+            late.add(check_id + str(partition))
         if is_freshness and evaluation.asset_key.path[0] == LANDING_GROUP:
             kind = "drop_late"
             title = (
@@ -123,7 +161,7 @@ def check_alerts(instance: dg.DagsterInstance, after_storage_id: int, alerts: Al
                 error="\n".join(filter(None, [evaluation.description or "", details])),
             )
         )
-    return found, cursor
+    return found, AlertCursor(after=cursor, late=late)
 
 
 @dg.sensor(
@@ -139,9 +177,10 @@ def check_failure_alerts(context: dg.SensorEvaluationContext, alerts: AlertResou
             dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION), ascending=False, limit=1
         )
         start = latest[0].storage_id if latest else 0
-        return dg.SensorResult(skip_reason=dg.SkipReason("started watching check evaluations"), cursor=str(start))
-    found, cursor = check_alerts(context.instance, int(context.cursor), alerts)
+        started = AlertCursor(after=start).dumps()
+        return dg.SensorResult(skip_reason=dg.SkipReason("started watching check evaluations"), cursor=started)
+    found, cursor = check_alerts(context.instance, AlertCursor.loads(context.cursor), alerts)
     for alert in found:
         alerts.send(alert, context.log)
     skip = None if found else dg.SkipReason("no failed blocking or freshness checks")
-    return dg.SensorResult(skip_reason=skip, cursor=str(cursor))
+    return dg.SensorResult(skip_reason=skip, cursor=cursor.dumps())

@@ -237,6 +237,24 @@ def test_a_late_drop_fails_the_landing_freshness_check_and_alerts_naming_source_
     arrivals(cursor)
     on_time = evaluate()
     assert on_time["landing/flights"].passed and not on_time["landing/weather"].passed
+    # the weather drop is still late for the same day: evaluated again, it is not alerted again
+    with dg.build_sensor_context(instance=instance, resources={"alerts": alerts}, cursor=alert_cursor) as context:
+        alert_cursor = check_failure_alerts(context).cursor
+    assert len(_webhook_payloads(http_receiver)) == 2
+    # once the check passed in between, a later miss of the same day alerts again
+    for passed in (True, False):
+        instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(
+                asset_key=dg.AssetKey(["landing", "weather"]),
+                check_name="freshness_check",
+                passed=passed,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=late["landing/weather"].description if not passed else "fresh",
+            )
+        )
+    with dg.build_sensor_context(instance=instance, resources={"alerts": alerts}, cursor=alert_cursor) as context:
+        check_failure_alerts(context)
+    assert [p["assets"] for p in _webhook_payloads(http_receiver)][2:] == [["landing/weather"]]
 
 
 def test_a_broken_channel_does_not_silence_the_others(smtp_receiver):

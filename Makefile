@@ -17,7 +17,7 @@ UV_VERSION := 0.13.9
 # The venv's tools first, so subprocesses (dbt under `dagster dev`) find them too.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: install up lint image container-test run publish materialize summary checks test ui-test docs docs-serve dev benchmark benchmark-30x benchmark-day-scale benchmark-latency stop clean
+.PHONY: install up lint image container-test run publish materialize summary checks test ui-test docs docs-serve dev benchmark benchmark-30x benchmark-day-scale benchmark-latency benchmark-backfill stop clean
 
 install: .venv/.installed dbt_project/target/manifest.json up
 
@@ -89,9 +89,12 @@ docs-serve: .venv/.installed
 ui-test: install
 	$(VENV_BIN)/pytest -q -m ui tests/ui
 
-## dev: the Dagster UI and daemon on http://127.0.0.1:3000
+## dev: the Dagster UI and daemon on http://127.0.0.1:3000; a backfill launched there runs in chunks
+## of at most BACKFILL_DAYS_PER_RUN days, one run each (0: the whole range in one run)
+BACKFILL_DAYS_PER_RUN ?= 92
 dev: install
-	$(VENV_BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	PLATFORM_BACKFILL_PARTITIONS_PER_RUN=$(BACKFILL_DAYS_PER_RUN) \
+		$(VENV_BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 ## image: the platform image (platform-assets:latest and :<commit>), built offline from a wheelhouse of uv.lock
 IMAGE ?= platform-assets
@@ -126,6 +129,10 @@ benchmark-day-scale: install
 
 benchmark-latency: install
 	$(VENV_BIN)/python benchmarks/landing_latency.py
+
+## benchmark-backfill: the year as one CLI run beside daemon backfills in chunks of 0 (one run), 31 and 92 days
+benchmark-backfill: install
+	$(VENV_BIN)/python benchmarks/backfill_chunks.py
 
 stop:
 	-$(VENV_BIN)/platform-assets warehouse-stop

@@ -9,6 +9,8 @@ the commit, the host and the reference measured in the same invocation:
   ``COPY`` + aggregate floor;
 * ``landing_latency.csv`` (``make benchmark-latency``): landing → marts latency;
 * ``container.csv`` (``make container-test``): the Docker stack's launch latency and a week.
+* ``backfill_chunks.csv`` (``make benchmark-backfill``): a window as one CLI run beside daemon
+  backfills in chunks of N days.
 
 The last invocation's full detail (every round and step) stays in ``<set>.json``. Rows
 dated before 2026-12-08 were collected from earlier per-invocation result files; their commit

@@ -171,6 +171,36 @@ def _latency_and_container(latency: list[dict[str, str]], container: list[dict[s
     return lines
 
 
+def _backfill_chunks(rows: list[dict[str, str]]) -> list[str]:
+    if not rows:
+        return []
+    latest_date = max(r["date"] for r in rows)
+    latest = [r for r in rows if r["date"] == latest_date]
+    lines = [
+        "## A backfill in bounded chunks (`make benchmark-backfill`)",
+        "",
+        f"The same window ({latest[0]['window_days']} days) as one CLI run (`--partition-range`, no daemon) and as "
+        "backfills of `main_job` launched through the webserver as the job page does, with "
+        "`PLATFORM_BACKFILL_PARTITIONS_PER_RUN` = N (0: one run); timed from the launch until the backfill "
+        "completed, every run replacing a full window, scenarios alternating within each round. Runs queue "
+        "under the project's `dagster.yaml` (two at a time, one writing the warehouse). Dagster's backfill "
+        "daemon loops every 30 s: it creates the runs on its first pass after the launch and marks the "
+        "backfill complete on its first pass after the last run ends.",
+        "",
+        "| scenario | runs | wall, s | × the CLI's one run | summed run time, s | longest run, s "
+        "| launch → first run, s | last run → complete, s | measured |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in latest:
+        lines.append(
+            f"| {row['scenario']} | {row['runs']} | {_f(row['median_s'])} [{_f(row['min_s'])}–{_f(row['max_s'])}] "
+            f"| {float(row['median_s']) / float(row['cli_median_s']):.2f} | {_f(row['run_sum_s'])} "
+            f"| {_f(row['longest_run_s'])} | {_f(row['to_first_run_s'])} | {_f(row['after_last_run_s'])} "
+            f"| {row['date'][:10]}, `{row['commit']}`, {row['rounds']} round(s) |"
+        )
+    return [*lines, ""]
+
+
 def render() -> str:
     """The performance page, Markdown, from the CSVs under ``benchmarks/results/``."""
     results = history.RESULTS
@@ -180,6 +210,8 @@ def render() -> str:
     lines += _latency_and_container(
         history.read(results / "landing_latency.csv"), history.read(results / "container.csv")
     )
+    backfills = results / "backfill_chunks.csv"
+    lines += _backfill_chunks(history.read(backfills) if backfills.exists() else [])
     lines += _history(history.read(results / "standard.csv"))
     return "\n".join(lines).rstrip() + "\n"
 

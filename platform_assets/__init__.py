@@ -7,7 +7,7 @@ The single ``Definitions`` object lives in :mod:`platform_assets.definitions`.
 import warnings
 
 # `backfill_policy` is still labelled beta in Dagster 1.13; we rely on it deliberately
-# (single-run ranged backfills), so its warning is noise in every CLI call.
+# (ranged backfill runs, see platform_assets/partitions.py), so its warning is noise in every CLI call.
 warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`")
 # Partition-aware asset checks (`partitions_def` on a check) are labelled preview; the
 # quality gates depend on them on purpose (see platform_assets/quality/checks.py).

@@ -18,7 +18,7 @@ from platform_assets.assets.common import (
 from platform_assets.automation.daily_trigger import daily_condition
 from platform_assets.chunking import batch_rows, plan_chunks, prefetch_one
 from platform_assets.observability.step_cost import measure_step
-from platform_assets.partitions import daily_partitions
+from platform_assets.partitions import BACKFILL_POLICY, daily_partitions
 from platform_assets.resources.warehouse import WAREHOUSE_POOL, TableWindow, WarehouseResource, read_window
 from platform_assets.sources.registry import clean_table
 from platform_assets.tables import FLIGHT_DAILY_METRICS
@@ -61,7 +61,7 @@ COLUMN_LINEAGE = dg.TableColumnLineage(
     deps=["clean_flights"],
     partitions_def=daily_partitions,
     automation_condition=daily_condition(),
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=BACKFILL_POLICY,
     retry_policy=TRANSIENT_RETRY,
     pool=WAREHOUSE_POOL,
     metadata=table_metadata(FLIGHT_DAILY_METRICS),

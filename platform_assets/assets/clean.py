@@ -35,7 +35,7 @@ from platform_assets.assets.raw import raw_lake_key
 from platform_assets.automation.daily_trigger import daily_condition
 from platform_assets.chunking import batch_rows, days_of, plan_chunks, prefetch_one
 from platform_assets.observability.step_cost import measure_step
-from platform_assets.partitions import daily_partitions
+from platform_assets.partitions import BACKFILL_POLICY, daily_partitions
 from platform_assets.quality.checks import VALIDATED_WHILE_WRITING, Tally, source_validations
 from platform_assets.resources.storage import StorageResource
 from platform_assets.resources.warehouse import WAREHOUSE_POOL, TableWindow, TableWrite, WarehouseResource, WindowWrite
@@ -343,7 +343,7 @@ def _daily_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         deps=[f"raw_{declared.name}", *_hook_deps(declared)],
         partitions_def=daily_partitions,
         automation_condition=daily_condition(),
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=BACKFILL_POLICY,
         retry_policy=TRANSIENT_RETRY,
         pool=WAREHOUSE_POOL,
         metadata=table_metadata(spec),
@@ -381,7 +381,8 @@ def _reference_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         kinds={"polars", "postgres"},
         code_version=declared.code_version,
         deps=[f"raw_{declared.name}", *_hook_deps(declared)],
-        # Unpartitioned, but declared single-run so ranged CLI runs (`--partition-range`) can include it.
+        # Unpartitioned, but declared single-run so ranged CLI runs (`--partition-range`) can include
+        # it (Dagster allows no other policy on an unpartitioned asset).
         backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=TRANSIENT_RETRY,
         pool=WAREHOUSE_POOL,

@@ -1,7 +1,8 @@
 """dbt layer: the ``dbt_project/`` models as Dagster assets (dagster-dbt), one dbt invocation per run.
 
-One ``@dbt_assets`` definition, ``dbt_models``, with ``BackfillPolicy.single_run()``: a run
-over one day or a year is a single ``dbt build``.
+One ``@dbt_assets`` definition, ``dbt_models``, with the backfill policy every partitioned
+asset shares (:data:`platform_assets.partitions.BACKFILL_POLICY`): a run over one day, a
+backfill's chunk or a year is a single ``dbt build``.
 
 * Models whose rows belong to daily partitions (``meta.partition_column`` in
   ``dbt_project.yml``) are daily-partitioned assets: ``fct_flights`` and the marts (dbt tag
@@ -54,7 +55,7 @@ from platform_assets.assets.common import (
 from platform_assets.assets.dbt_manifest import prepare_dbt_project
 from platform_assets.automation.daily_trigger import daily_condition
 from platform_assets.observability.step_cost import measure_step, process_tree_cpu_seconds
-from platform_assets.partitions import daily_partitions
+from platform_assets.partitions import BACKFILL_POLICY, daily_partitions
 from platform_assets.paths import PROJECT_ROOT
 from platform_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource, ensure_window_functions, first_value
 
@@ -247,7 +248,7 @@ def _prune_states(folder: Path, keep: Path) -> None:
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     name="dbt_models",
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=BACKFILL_POLICY,
     dagster_dbt_translator=translator,
     retry_policy=TRANSIENT_RETRY,
     pool=WAREHOUSE_POOL,

@@ -25,7 +25,7 @@ from platform_assets.assets.landing import landing_asset_key
 from platform_assets.automation.daily_trigger import daily_condition
 from platform_assets.chunking import batch_rows, parallel_days, prefetch_one
 from platform_assets.observability.step_cost import measure_step
-from platform_assets.partitions import daily_partitions
+from platform_assets.partitions import BACKFILL_POLICY, daily_partitions
 from platform_assets.resources.storage import StorageResource
 from platform_assets.sources.contract import CSV_SUFFIXES, LandingContractError, SourceSpec
 from platform_assets.sources.declaration import SourceDeclaration
@@ -133,7 +133,7 @@ def _daily_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         deps=[landing_asset_key(source.name)],
         partitions_def=daily_partitions,
         automation_condition=daily_condition(),
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=BACKFILL_POLICY,
         retry_policy=TRANSIENT_RETRY,
         metadata={"dagster/column_schema": _column_schema(source)},
     )
@@ -217,7 +217,8 @@ def _reference_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         kinds={"polars", "parquet"},
         code_version=declared.code_version,
         deps=[landing_asset_key(source.name)],
-        # Unpartitioned, but declared single-run so ranged CLI runs (`--partition-range`) can include it.
+        # Unpartitioned, but declared single-run so ranged CLI runs (`--partition-range`) can include
+        # it (Dagster allows no other policy on an unpartitioned asset).
         backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=TRANSIENT_RETRY,
         metadata={"dagster/column_schema": _column_schema(source)},

@@ -116,6 +116,13 @@ def test_code_server_config_is_not_merged_into_runs(values):
     assert user_deployment(values)["includeConfigInLaunchedRuns"]["enabled"] is False
 
 
+def test_ui_backfills_run_in_bounded_chunks(values):
+    # The code server loads the definitions the webserver and the daemon use: its environment
+    # decides the backfill policy, so a backfill launched from the UI runs as chunks of 92 days.
+    env = {e["name"]: e["value"] for e in user_deployment(values)["env"]}
+    assert env["PLATFORM_BACKFILL_PARTITIONS_PER_RUN"] == "92"
+
+
 def test_daemon_monitors_retries_and_queues(values):
     daemon = values["dagsterDaemon"]
     assert daemon["enabled"] and daemon["runMonitoring"]["enabled"] and daemon["runRetries"]["enabled"]

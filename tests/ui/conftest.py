@@ -284,7 +284,9 @@ def dagster_dev(platform) -> DagsterDev:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = platform.home / "dagster_dev.log"
-    env = {**platform.env, "PLATFORM_UI_URL": url}
+    # As `make dev` does: backfills launched from the UI run in chunks (here of two days, so a
+    # short range shows several); the CLI's one-run --partition-range needs the default (0).
+    env = {**platform.env, "PLATFORM_UI_URL": url, "PLATFORM_BACKFILL_PARTITIONS_PER_RUN": "2"}
     with open(log, "wb") as sink:
         proc = subprocess.Popen(
             [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],

@@ -12,6 +12,7 @@ Needs the ``chromium`` Debian package (``/usr/bin/chromium``; ``UI_CHROMIUM`` fo
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import time
@@ -26,8 +27,15 @@ DAY = "2013-01-15"
 #: Where column lineage is read: run-level metadata (column lineage, preview, costs) sits on
 #: the newest partition of each run's window, the month's last day (also the backfill's).
 LINEAGE_DAY = "2013-01-31"
-#: The range backfilled from the UI (inside the month, apart from DAY).
-BACKFILL = ("2013-01-30", "2013-01-31")
+#: The range backfilled from the UI (apart from DAY; its last day has no landed drop), and
+#: the runs it becomes with at most two days per run (the UI's
+#: PLATFORM_BACKFILL_PARTITIONS_PER_RUN), with the status each ends in.
+BACKFILL = ("2013-01-28", "2013-02-01")
+BACKFILL_CHUNKS = {
+    ("2013-01-28", "2013-01-29"): "SUCCESS",
+    ("2013-01-30", "2013-01-31"): "SUCCESS",
+    ("2013-02-01", "2013-02-01"): "FAILURE",  # no flights drop for the day: only its chunk fails
+}
 #: Dagster's code location name for the project (workspace.yaml).
 LOCATION = "platform_assets"
 BACKFILL_TIMEOUT_S = 300
@@ -180,7 +188,9 @@ query Backfill($id: String!) {
 """
 
 
-def test_a_partition_range_backfill_launched_from_the_ui_runs_as_one_run(page: Page, dagster_dev, screenshot):
+def test_a_backfill_launched_from_the_ui_runs_in_bounded_chunks_and_a_bad_day_fails_only_its_own(
+    page: Page, dagster_dev, screenshot
+):
     first, last = BACKFILL
     page.goto(f"/locations/{LOCATION}/jobs/main_job")
     page.get_by_role("button", name="Materialize all").click()
@@ -189,7 +199,8 @@ def test_a_partition_range_backfill_launched_from_the_ui_runs_as_one_run(page: P
     ranges = dialog.get_by_placeholder(re.compile(r"^ex: "))
     ranges.fill(f"[{first}...{last}]")
     ranges.press("Enter")
-    expect(dialog.get_by_text("2 partitions", exact=True)).to_be_visible()
+    days = (dt.date.fromisoformat(last) - dt.date.fromisoformat(first)).days + 1
+    expect(dialog.get_by_text(f"{days} partitions", exact=True)).to_be_visible()
     dialog.get_by_role("button", name="Launch backfill").click()
 
     toast = page.get_by_text(re.compile(r"^Created backfill \w+"))
@@ -198,7 +209,7 @@ def test_a_partition_range_backfill_launched_from_the_ui_runs_as_one_run(page: P
     page.get_by_role("link", name="View", exact=True).click()  # the toast's link to the backfill
     expect(page).to_have_url(re.compile(rf"/runs/b/{backfill_id}"))
 
-    # The daemon submits the run and the run worker executes it; poll the UI's own API.
+    # The daemon submits the chunks' runs and the run workers execute them; poll the UI's own API.
     deadline = time.monotonic() + BACKFILL_TIMEOUT_S
     while True:
         backfill = dagster_dev.graphql(BACKFILL_QUERY, {"id": backfill_id})["partitionBackfillOrError"]
@@ -206,23 +217,29 @@ def test_a_partition_range_backfill_launched_from_the_ui_runs_as_one_run(page: P
             break
         time.sleep(2)
     runs = backfill["runs"]
-    assert backfill["status"] == "COMPLETED_SUCCESS", backfill
-    assert len(runs) == 1, runs  # BackfillPolicy.single_run(): the whole range in one run
-    (run,) = runs
-    tags = {t["key"]: t["value"] for t in run["tags"]}
-    assert run["status"] == "SUCCESS" and run["jobName"] == "main_job"
-    assert (tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")) == BACKFILL
-    assert tags.get("dagster/backfill") == backfill_id
+    assert backfill["status"] == "COMPLETED_FAILED", backfill
+    # PLATFORM_BACKFILL_PARTITIONS_PER_RUN=2 in the UI's processes: one run per chunk of at
+    # most two days, every asset of the chunk in that run; the bad day fails its chunk alone
+    windows = {}
+    for run in runs:
+        tags = {t["key"]: t["value"] for t in run["tags"]}
+        assert run["jobName"] == "main_job", run
+        assert tags.get("dagster/backfill") == backfill_id
+        window = (tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end"))
+        windows[window] = run["status"]
+    assert windows == BACKFILL_CHUNKS, windows
+    assert len(runs) == len(BACKFILL_CHUNKS)
 
-    # What the page shows: the backfill succeeded, one run, and it succeeded.
+    # What the page shows: the backfill failed, its chunks' runs listed with their statuses.
     page.goto(f"/runs/b/{backfill_id}?tab=runs")
-    expect(page.get_by_text("Succeeded", exact=True).first).to_be_visible()
-    expect(page.locator(f'a[href^="/runs/{run["id"]}"]').first).to_have_text(run["id"][:8])
+    expect(page.get_by_text("Failed", exact=True).first).to_be_visible()
+    for run in runs:
+        expect(page.locator(f'a[href^="/runs/{run["id"]}"]').first).to_have_text(run["id"][:8])
     hrefs = page.locator('a[href^="/runs/"]').evaluate_all("links => links.map(a => a.getAttribute('href'))")
     listed = {m.group(1) for h in hrefs if (m := re.match(r"/runs/([0-9a-f]{8}-[0-9a-f-]{27})", h))}
-    assert listed == {run["id"]}, hrefs  # one run listed, the one above
-    expect(page.get_by_text("Success", exact=True)).to_be_visible()  # its status
-    expect(page.get_by_role("link", name=re.compile(r"main_job"))).to_be_visible()  # its job
+    assert listed == {run["id"] for run in runs}, hrefs  # the chunks' runs, nothing else
+    expect(page.get_by_text("Success", exact=True)).to_have_count(2)
+    expect(page.get_by_text("Failure", exact=True)).to_have_count(1)
     screenshot(page, "backfill")
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from platform_assets.definitions import defs
-from platform_assets.partitions import daily_partitions
+from platform_assets.partitions import backfill_policy_from_env, daily_partitions
 
 GRAPH = defs.resolve_asset_graph()
 MATERIALIZABLE = sorted(k.to_user_string() for k in GRAPH.materializable_asset_keys)
@@ -51,10 +55,59 @@ def test_asset_is_documented_and_owned(key):
 
 
 @pytest.mark.parametrize("key", MATERIALIZABLE)
-def test_every_asset_backfills_in_a_single_run(key):
+def test_every_asset_backfills_in_a_single_run_by_default(key):
+    # PLATFORM_BACKFILL_PARTITIONS_PER_RUN unset (the tests' environment): the CLI's
+    # --partition-range needs single_run on every selected asset
     node = GRAPH.get(dg.AssetKey(key))
     assert node.backfill_policy == dg.BackfillPolicy.single_run()
     assert node.partitions_def in (None, daily_partitions)
+
+
+def test_backfills_run_in_chunks_of_the_configured_days():
+    """A fresh process with PLATFORM_BACKFILL_PARTITIONS_PER_RUN=92 (as `make dev` starts the UI)."""
+    script = (
+        "import json; from platform_assets.definitions import defs; g = defs.resolve_asset_graph(); "
+        "print(json.dumps({k.to_user_string(): [g.get(k).partitions_def is not None, "
+        "g.get(k).backfill_policy.max_partitions_per_run] for k in g.materializable_asset_keys}))"
+    )
+    env = {**os.environ, "PLATFORM_BACKFILL_PARTITIONS_PER_RUN": "92"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    policies = json.loads(out.stdout.strip().splitlines()[-1])
+    assert set(policies) == set(MATERIALIZABLE)
+    partitioned = {k for k, (is_partitioned, _) in policies.items() if is_partitioned}
+    assert {"raw_flights", "clean_weather", "flight_daily_metrics", "fct_flights", "mart_weather_delay"} <= partitioned
+    for key, (is_partitioned, per_run) in policies.items():
+        if is_partitioned:
+            assert per_run == 92, key  # at most 92 days per run of a backfill
+    # the Python reference assets stay single-run (Dagster allows no other policy on an
+    # unpartitioned @asset); single_run has no limit (None)
+    for key in ("raw_airlines", "clean_planes"):
+        assert policies[key] == [False, None], key
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, dg.BackfillPolicy.single_run()),
+        ("", dg.BackfillPolicy.single_run()),
+        ("0", dg.BackfillPolicy.single_run()),
+        ("92", dg.BackfillPolicy.multi_run(92)),
+        (" 7 ", dg.BackfillPolicy.multi_run(7)),
+    ],
+)
+def test_backfill_policy_follows_the_variable(monkeypatch, value, expected):
+    if value is None:
+        monkeypatch.delenv("PLATFORM_BACKFILL_PARTITIONS_PER_RUN", raising=False)
+    else:
+        monkeypatch.setenv("PLATFORM_BACKFILL_PARTITIONS_PER_RUN", value)
+    assert backfill_policy_from_env() == expected
+
+
+@pytest.mark.parametrize("value", ["-1", "monthly", "3.5"])
+def test_a_bad_backfill_setting_names_the_variable(monkeypatch, value):
+    monkeypatch.setenv("PLATFORM_BACKFILL_PARTITIONS_PER_RUN", value)
+    with pytest.raises(ValueError, match=rf"PLATFORM_BACKFILL_PARTITIONS_PER_RUN='{re.escape(value)}': expected"):
+        backfill_policy_from_env()
 
 
 def test_dbt_sources_are_the_python_assets():

@@ -17,7 +17,7 @@ UV_VERSION := 0.13.9
 # The venv's tools first, so subprocesses (dbt under `dagster dev`) find them too.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: install up lint image container-test run publish materialize summary checks test ui-test docs docs-serve dev benchmark benchmark-30x benchmark-day-scale benchmark-latency benchmark-backfill stop clean
+.PHONY: install up lint image container-test celery-test run publish materialize summary checks test ui-test docs docs-serve dev benchmark benchmark-30x benchmark-day-scale benchmark-latency benchmark-backfill stop clean
 
 install: .venv/.installed dbt_project/target/manifest.json up
 
@@ -61,7 +61,7 @@ checks: install
 ## test: the whole test suite (unit + integration on the embedded PostgreSQL), two workers:
 ## each test module stays on one worker (module fixtures), each worker has its own server
 test: install
-	$(VENV_BIN)/pytest -q -n 2 --dist loadfile -m "not container and not ui"
+	$(VENV_BIN)/pytest -q -n 2 --dist loadfile -m "not container and not ui and not celery"
 
 ## lint: ruff (lint and format check) on the Python code, mypy on platform_assets/, sqlfluff on the dbt models
 LINTED := platform_assets tests benchmarks
@@ -88,6 +88,11 @@ docs-serve: .venv/.installed
 ## writes the screenshots in docs/screenshots/
 ui-test: install
 	$(VENV_BIN)/pytest -q -m ui tests/ui
+
+## celery-test: Dagster's Celery executor with real workers and a Redis broker on loopback (needs
+## Debian's redis-server: apt-get install redis-server; .ci/run installs it)
+celery-test: install
+	$(VENV_BIN)/pytest -q -m celery tests/integration/test_celery_executor.py
 
 ## dev: the Dagster UI and daemon on http://127.0.0.1:3000; a backfill launched there runs in chunks
 ## of at most BACKFILL_DAYS_PER_RUN days, one run each (0: the whole range in one run)

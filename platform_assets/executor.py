@@ -91,6 +91,32 @@ def terminable_in_process_executor(init_context: dg.InitExecutorContext) -> Term
     return TerminableInProcessExecutor(create(init_context))
 
 
+#: Celery queue of the steps that need the most memory and CPU (``dagster-celery/queue`` op tag).
+HEAVY_QUEUE = "heavy"
+#: Op tags sending a step to :data:`HEAVY_QUEUE` under the Celery executor (ignored by the others).
+HEAVY_STEP_TAGS = {"dagster-celery/queue": HEAVY_QUEUE}
+
+#: Celery settings shared by the executor (the run's side) and the workers
+#: (``deploy/celery/worker.yaml`` holds the same block; a test keeps them equal):
+#: a task is acknowledged only when its step has finished (``task_acks_late``), so a worker
+#: killed mid-step leaves the task on the broker and another worker runs the step again
+#: (``task_reject_on_worker_lost``); each worker takes one task at a time, so a long step never
+#: holds a second one hostage behind it.
+CELERY_SETTINGS = {
+    "task_acks_late": True,
+    "task_reject_on_worker_lost": True,
+    "worker_prefetch_multiplier": 1,
+    "broker_connection_retry_on_startup": True,
+}
+
+#: The Celery executor's config: broker and result backend from the environment.
+CELERY_EXECUTOR_CONFIG = {
+    "broker": {"env": "PLATFORM_CELERY_BROKER_URL"},
+    "backend": {"env": "PLATFORM_CELERY_BACKEND_URL"},
+    "config_source": CELERY_SETTINGS,
+}
+
+
 def platform_executor(kind: str | None = None) -> dg.ExecutorDefinition:
     """The executor of every job, chosen by ``PLATFORM_EXECUTOR`` (``in_process`` unless set).
 
@@ -105,6 +131,14 @@ def platform_executor(kind: str | None = None) -> dg.ExecutorDefinition:
     ``multiprocess``: each step in its own process forked from a server that has imported
     this module (a fresh interpreter per step would pay ~4 s of imports), two at a time.
 
+    ``celery``: dagster-celery's executor. Each step is a task on the Celery broker
+    (``PLATFORM_CELERY_BROKER_URL``, results at ``PLATFORM_CELERY_BACKEND_URL``, e.g.
+    ``redis://host:6379/0`` and ``/1``), executed by whichever worker takes it, on any host
+    that reaches the broker, the instance database, the warehouse and the landing zone and
+    lake. Steps tagged :data:`HEAVY_STEP_TAGS` go to the ``heavy`` queue, the rest to
+    ``dagster``; workers start with ``dagster-celery worker start -A dagster_celery.app -y
+    deploy/celery/worker.yaml -q dagster`` (and/or ``-q heavy``).
+
     Raises:
         ValueError: any other value.
     """
@@ -118,4 +152,9 @@ def platform_executor(kind: str | None = None) -> dg.ExecutorDefinition:
                 "start_method": {"forkserver": {"preload_modules": ["platform_assets.definitions"]}},
             }
         )
-    raise ValueError(f"PLATFORM_EXECUTOR={kind!r}: use in_process or multiprocess")
+    if kind == "celery":
+        # dagster-celery is in the `deploy` extra: imported only when this executor is chosen
+        from dagster_celery import celery_executor
+
+        return celery_executor.configured(CELERY_EXECUTOR_CONFIG)
+    raise ValueError(f"PLATFORM_EXECUTOR={kind!r}: use in_process, multiprocess or celery")

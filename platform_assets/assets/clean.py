@@ -34,6 +34,7 @@ from platform_assets.assets.common import (
 from platform_assets.assets.raw import raw_lake_key
 from platform_assets.automation.daily_trigger import daily_condition
 from platform_assets.chunking import batch_rows, days_of, plan_chunks, prefetch_one
+from platform_assets.executor import HEAVY_STEP_TAGS
 from platform_assets.observability.step_cost import measure_step
 from platform_assets.partitions import BACKFILL_POLICY, daily_partitions
 from platform_assets.quality.checks import VALIDATED_WHILE_WRITING, Tally, source_validations
@@ -347,6 +348,7 @@ def _daily_clean_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         retry_policy=TRANSIENT_RETRY,
         pool=WAREHOUSE_POOL,
         metadata=table_metadata(spec),
+        op_tags=HEAVY_STEP_TAGS if declared.heavy else None,
     )
     def _asset(
         context: dg.AssetExecutionContext, lake: StorageResource, warehouse: WarehouseResource

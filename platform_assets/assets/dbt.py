@@ -54,6 +54,7 @@ from platform_assets.assets.common import (
 )
 from platform_assets.assets.dbt_manifest import prepare_dbt_project
 from platform_assets.automation.daily_trigger import daily_condition
+from platform_assets.executor import HEAVY_STEP_TAGS
 from platform_assets.observability.step_cost import measure_step, process_tree_cpu_seconds
 from platform_assets.partitions import BACKFILL_POLICY, daily_partitions
 from platform_assets.paths import PROJECT_ROOT
@@ -252,6 +253,7 @@ def _prune_states(folder: Path, keep: Path) -> None:
     dagster_dbt_translator=translator,
     retry_policy=TRANSIENT_RETRY,
     pool=WAREHOUSE_POOL,
+    op_tags=HEAVY_STEP_TAGS,  # dbt's start and build: the heaviest step of every run
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """``dbt build`` of the selected models and tests for the run's partition window.

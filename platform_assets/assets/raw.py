@@ -24,6 +24,7 @@ from platform_assets.assets.common import (
 from platform_assets.assets.landing import landing_asset_key
 from platform_assets.automation.daily_trigger import daily_condition
 from platform_assets.chunking import batch_rows, parallel_days, prefetch_one
+from platform_assets.executor import HEAVY_STEP_TAGS
 from platform_assets.observability.step_cost import measure_step
 from platform_assets.partitions import BACKFILL_POLICY, daily_partitions
 from platform_assets.resources.storage import StorageResource
@@ -136,6 +137,7 @@ def _daily_raw_asset(declared: SourceDeclaration) -> dg.AssetsDefinition:
         backfill_policy=BACKFILL_POLICY,
         retry_policy=TRANSIENT_RETRY,
         metadata={"dagster/column_schema": _column_schema(source)},
+        op_tags=HEAVY_STEP_TAGS if declared.heavy else None,
     )
     def _asset(
         context: dg.AssetExecutionContext, landing: StorageResource, lake: StorageResource

@@ -251,6 +251,11 @@ class SourceDeclaration(dg.Model, dg.Resolvable):
     freshness: FreshnessDeclaration | None = Field(
         None, description="daily sources: the deadline of the platform's freshness check"
     )
+    heavy: bool = Field(
+        False,
+        description="true for a large source: under PLATFORM_EXECUTOR=celery its raw and clean steps go to the "
+        "workers of the `heavy` queue",
+    )
     code_version: str = Field(
         "1",
         description="Dagster code version of the source's assets; bump it when the declaration changes what a row becomes",

@@ -156,3 +156,29 @@ def test_the_executor_is_chosen_by_the_environment(monkeypatch):
     with pytest.raises(ValueError, match="PLATFORM_EXECUTOR='threads'"):
         platform_executor()
     assert platform_executor("in_process").name == "in_process"  # an explicit kind wins over the variable
+    monkeypatch.setenv("PLATFORM_EXECUTOR", "celery")
+    assert platform_executor().name == "celery"
+
+
+def test_celery_workers_and_the_executor_configure_the_same_app():
+    """deploy/celery/worker.yaml (the workers) holds the Celery executor's config (the runs)."""
+    import yaml
+
+    from platform_assets.executor import CELERY_EXECUTOR_CONFIG
+
+    worker = yaml.safe_load((Path(__file__).resolve().parents[2] / "deploy" / "celery" / "worker.yaml").read_text())[
+        "execution"
+    ]["config"]
+    assert worker == CELERY_EXECUTOR_CONFIG
+    # acknowledged after the step: a worker killed mid-step leaves the task to another worker
+    assert worker["config_source"]["task_acks_late"] is True
+
+
+def test_heavy_steps_carry_the_heavy_queue_tag():
+    # dbt, and the raw and clean steps of sources declaring `heavy: true` (flights)
+    heavy = {"dbt_models", "raw_flights", "clean_flights"}
+    for key in MATERIALIZABLE:
+        node = GRAPH.get(dg.AssetKey(key))
+        tags = node.assets_def.op.tags
+        expected = "heavy" if node.key.to_user_string() in heavy or tags.get("dagster_dbt/select") else None
+        assert tags.get("dagster-celery/queue") == expected, key

@@ -153,7 +153,7 @@ def platform_executor(kind: str | None = None) -> dg.ExecutorDefinition:
             }
         )
     if kind == "celery":
-        # dagster-celery is in the `deploy` extra: imported only when this executor is chosen
+        # dagster-celery is in the `celery` extra: imported only when this executor is chosen
         from dagster_celery import celery_executor
 
         return celery_executor.configured(CELERY_EXECUTOR_CONFIG)

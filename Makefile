@@ -89,10 +89,11 @@ docs-serve: .venv/.installed
 ui-test: install
 	$(VENV_BIN)/pytest -q -m ui tests/ui
 
-## celery-test: Dagster's Celery executor with real workers and a Redis broker on loopback (needs
-## Debian's redis-server: apt-get install redis-server; .ci/run installs it)
+## celery-test: Dagster's Celery executor with real workers and a Redis broker, on loopback and on
+## test hosts (network namespaces: needs root, iproute2, and Debian's redis-server:
+## apt-get install redis-server; .ci/run installs it)
 celery-test: install
-	$(VENV_BIN)/pytest -q -m celery tests/integration/test_celery_executor.py
+	$(VENV_BIN)/pytest -q -m celery tests/integration/test_celery_executor.py tests/integration/test_celery_hosts.py
 
 ## dev: the Dagster UI and daemon on http://127.0.0.1:3000; a backfill launched there runs in chunks
 ## of at most BACKFILL_DAYS_PER_RUN days, one run each (0: the whole range in one run)

@@ -42,6 +42,8 @@ COPY pyproject.toml workspace.yaml ./
 # such as `dagster definitions validate` with nothing configured.
 COPY deploy/docker/dagster.yaml /opt/dagster/stack/dagster.yaml
 COPY deploy/docker/workspace.yaml /app/deploy/docker/workspace.yaml
+# The Celery workers' config (dagster-celery worker start -y /app/deploy/celery/worker.yaml).
+COPY deploy/celery/worker.yaml /app/deploy/celery/worker.yaml
 COPY dbt_project ./dbt_project
 # The parsed dbt manifest is baked in (dagster-dbt reads it at import); parsing needs no database.
 RUN cd dbt_project && rm -rf target logs \

@@ -17,7 +17,7 @@ UV_VERSION := 0.13.9
 # The venv's tools first, so subprocesses (dbt under `dagster dev`) find them too.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: install up lint image container-test celery-test run publish materialize summary checks test ui-test docs docs-serve dev benchmark benchmark-30x benchmark-day-scale benchmark-latency benchmark-backfill stop clean
+.PHONY: install up lint image container-test celery-test run publish materialize summary checks test ui-test docs docs-serve dev benchmark benchmark-30x benchmark-day-scale benchmark-latency benchmark-backfill benchmark-celery stop clean
 
 install: .venv/.installed dbt_project/target/manifest.json up
 
@@ -109,10 +109,16 @@ PIP_CERT = $(shell $(BOOT)/bin/pip config get global.cert 2>/dev/null)
 image: install
 	bash deploy/docker/base-images.sh
 	rm -rf build/wheelhouse && mkdir -p build/wheelhouse
-	$(UV) export --frozen --no-dev --extra deploy --no-emit-project --no-hashes -q -o build/requirements.txt
+	$(UV) export --frozen --no-dev --extra deploy --extra celery --no-emit-project --no-hashes -q -o build/requirements.txt
 	$(UV) build --wheel -q -o build/wheelhouse
+	# Wheels for the image's Python, which may differ from the host's in the patch version
+	# (environment markers such as python_full_version < '3.11.3' are evaluated for it).
+	image_python=$$(docker run --rm --network none python:3.11-slim-bookworm python3 -c \
+		'import platform; print(platform.python_version())') \
+	&& $(VENV_BIN)/python deploy/docker/image_requirements.py "$$image_python" build/requirements.txt \
+		> build/requirements-image.txt
 	$(BOOT)/bin/pip wheel --isolated $(if $(PIP_CERT),--cert $(PIP_CERT)) --disable-pip-version-check -q \
-		-r build/requirements.txt -w build/wheelhouse
+		--no-deps -r build/requirements-image.txt -w build/wheelhouse
 	DOCKER_BUILDKIT=0 docker build --network none --force-rm -t $(IMAGE):latest -t $(IMAGE):$(GIT_SHA) .
 	docker image inspect $(IMAGE):latest --format 'image size: {{.Size}} bytes'
 
@@ -139,6 +145,11 @@ benchmark-latency: install
 ## benchmark-backfill: the year as one CLI run beside daemon backfills in chunks of 0 (one run), 31 and 92 days
 benchmark-backfill: install
 	$(VENV_BIN)/python benchmarks/backfill_chunks.py
+
+## benchmark-celery: a day and a month with the in-process executor beside the Celery executor
+## (Redis and two workers on loopback; needs Debian's redis-server), medians of 3
+benchmark-celery: install
+	$(VENV_BIN)/python benchmarks/celery_executor.py
 
 stop:
 	-$(VENV_BIN)/platform-assets warehouse-stop

@@ -11,6 +11,8 @@ the commit, the host and the reference measured in the same invocation:
 * ``container.csv`` (``make container-test``): the Docker stack's launch latency and a week.
 * ``backfill_chunks.csv`` (``make benchmark-backfill``): a window as one CLI run beside daemon
   backfills in chunks of N days.
+* ``celery_executor.csv`` (``make benchmark-celery``): a day and a month with the in-process
+  executor beside the Celery executor.
 
 The last invocation's full detail (every round and step) stays in ``<set>.json``. Rows
 dated before 2026-12-08 were collected from earlier per-invocation result files; their commit

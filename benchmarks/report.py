@@ -201,6 +201,34 @@ def _backfill_chunks(rows: list[dict[str, str]]) -> list[str]:
     return [*lines, ""]
 
 
+def _celery_executor(rows: list[dict[str, str]]) -> list[str]:
+    if not rows:
+        return []
+    latest_date = max(r["date"] for r in rows)
+    latest = [r for r in rows if r["date"] == latest_date]
+    lines = [
+        "## The Celery executor beside the in-process executor (`make benchmark-celery`)",
+        "",
+        "The same ranged CLI run of every asset (`dagster asset materialize --partition-range`), "
+        "with `PLATFORM_EXECUTOR=in_process` and with `PLATFORM_EXECUTOR=celery` (Redis and two "
+        "workers on loopback, `default` on the `dagster` queue and `heavy` on `heavy`, one step at a "
+        "time each), alternating within each round; every run replaces a full window. *Handover*: "
+        "the median time from the run's submitting a step to the step's start in a worker.",
+        "",
+        "| window | executor | steps | wall, s | × in-process | handover per step, s | measured |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for row in latest:
+        lines.append(
+            f"| {row['window']} | {row['executor']} | {row['steps']} "
+            f"| {_f(row['median_s'])} [{_f(row['min_s'])}–{_f(row['max_s'])}] "
+            f"| {float(row['median_s']) / float(row['in_process_median_s']):.2f} "
+            f"| {_f(row['handover_median_s'], 2)} "
+            f"| {row['date'][:10]}, `{row['commit']}`, {row['rounds']} round(s) |"
+        )
+    return [*lines, ""]
+
+
 def render() -> str:
     """The performance page, Markdown, from the CSVs under ``benchmarks/results/``."""
     results = history.RESULTS
@@ -212,6 +240,8 @@ def render() -> str:
     )
     backfills = results / "backfill_chunks.csv"
     lines += _backfill_chunks(history.read(backfills) if backfills.exists() else [])
+    celery = results / "celery_executor.csv"
+    lines += _celery_executor(history.read(celery) if celery.exists() else [])
     lines += _history(history.read(results / "standard.csv"))
     return "\n".join(lines).rstrip() + "\n"
 

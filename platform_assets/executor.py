@@ -101,12 +101,16 @@ HEAVY_STEP_TAGS = {"dagster-celery/queue": HEAVY_QUEUE}
 #: a task is acknowledged only when its step has finished (``task_acks_late``), so a worker
 #: killed mid-step leaves the task on the broker and another worker runs the step again
 #: (``task_reject_on_worker_lost``); each worker takes one task at a time, so a long step never
-#: holds a second one hostage behind it.
+#: holds a second one hostage behind it. A task whose worker vanished with its host (no
+#: process left to reject it) goes back to the queue once it has been unacknowledged for
+#: ``visibility_timeout`` seconds (Redis transport); a step running longer than that would be
+#: handed out a second time, so it stays well above the longest step (Celery's default, 1 hour).
 CELERY_SETTINGS = {
     "task_acks_late": True,
     "task_reject_on_worker_lost": True,
     "worker_prefetch_multiplier": 1,
     "broker_connection_retry_on_startup": True,
+    "broker_transport_options": {"visibility_timeout": 3600},
 }
 
 #: The Celery executor's config: broker and result backend from the environment.

@@ -10,6 +10,7 @@
 #   python:3.11-slim-bookworm   Debian bookworm (minbase) + python3 (3.11), venv, pip, CA certificates
 #   postgres:15-bookworm        Debian bookworm + postgresql-15, with an entrypoint honouring the
 #                               official image's POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB
+#   redis:7-bookworm            Debian bookworm + redis-server (7.0), the Celery workers' broker
 #
 # Needs root, debootstrap and a reachable Debian mirror (DEBIAN_MIRROR). Idempotent: images
 # already present are kept.
@@ -17,6 +18,7 @@ set -euo pipefail
 
 PYTHON_IMAGE=${PYTHON_IMAGE:-python:3.11-slim-bookworm}
 POSTGRES_IMAGE=${POSTGRES_IMAGE:-postgres:15-bookworm}
+REDIS_IMAGE=${REDIS_IMAGE:-redis:7-bookworm}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -78,4 +80,17 @@ else
     --change 'CMD ["postgres"]' \
     - "$POSTGRES_IMAGE" >/dev/null
   echo "$POSTGRES_IMAGE: built from Debian packages"
+fi
+
+if have "$REDIS_IMAGE" || pull "$REDIS_IMAGE"; then
+  echo "$REDIS_IMAGE: present"
+else
+  ensure_debian_root
+  tree=$(debian_root redis)
+  install_into "$tree" redis-server
+  tar -C "$tree" -c . | docker import \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'CMD ["redis-server"]' \
+    - "$REDIS_IMAGE" >/dev/null
+  echo "$REDIS_IMAGE: built from Debian packages"
 fi

@@ -23,24 +23,29 @@ import datetime as dt
 import json
 import os
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-import psycopg
 import pytest
 from dagster_graphql import DagsterGraphQLClient
 
 from benchmarks import history
-from platform_assets.sources.nycflights13 import sample_data_dir
+from tests.container.stack import (
+    ROOT,
+    compose,
+    container_of,
+    docker,
+    expected_flights,
+    launch,
+    run_events,
+    run_of,
+    running_stack,
+    wait,
+    warehouse_window,
+)
 
 pytestmark = pytest.mark.container
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 PROJECT = "platformtest"
-PG_PORT = 55432
-UI_PORT = 3300
 WEEKS = [
     (dt.date(2013, 3, 4), dt.date(2013, 3, 10)),
     (dt.date(2013, 3, 11), dt.date(2013, 3, 17)),
@@ -48,171 +53,36 @@ WEEKS = [
 ]
 #: A window long enough that a cancellation lands while the run is still working.
 LONG_WINDOW = (dt.date(2013, 3, 1), dt.date(2013, 3, 31))
-WAREHOUSE = f"postgresql://platform:platform@127.0.0.1:{PG_PORT}/platform"
 RESULTS = ROOT / "benchmarks" / "results" / "container.csv"
 FIGURES: dict[str, object] = {}
 
 
-def _docker(*args: str, check: bool = True, timeout: int = 300) -> str:
-    proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)}: {proc.stderr[-2000:]}")
-    return proc.stdout
-
-
-def _compose_cmd() -> list[str]:
-    for candidate in (["docker", "compose"], ["docker-compose"]):
-        if subprocess.run([*candidate, "version"], capture_output=True).returncode == 0:
-            return candidate
-    raise AssertionError("neither `docker compose` nor `docker-compose` is installed")
-
-
-def _remove_run_containers() -> None:
-    ids = _docker("ps", "-aq", "--filter", "label=platform-assets.role=run").split()
-    if ids:
-        _docker("rm", "-f", *ids)
-
-
-def _expected_flights(first: dt.date, last: dt.date) -> int:
-    import zipfile
-
-    import polars as pl
-
-    with zipfile.ZipFile(sample_data_dir() / "flights.csv.zip") as archive:
-        flights = pl.read_csv(archive.read("flights.csv"), columns=["year", "month", "day"])
-    days = flights.select(pl.date("year", "month", "day").alias("d"))
-    return days.filter(pl.col("d").is_between(first, last)).height
-
-
-def _compose() -> tuple[list[str], dict[str, str]]:
-    """The compose command for the test stack and the environment its file is read with."""
-    env = {
-        **os.environ,
-        "DOCKER_GID": str(os.stat("/var/run/docker.sock").st_gid),
-        "PLATFORM_PG_PORT": str(PG_PORT),
-        "PLATFORM_UI_PORT": str(UI_PORT),
-    }
-    return [*_compose_cmd(), "-p", PROJECT, "-f", str(ROOT / "docker-compose.yml")], env
-
-
 @pytest.fixture(scope="module")
 def stack():
-    assert subprocess.run(["docker", "info"], capture_output=True).returncode == 0, (
-        "no Docker engine: `make container-test` needs dockerd running (.ci/run installs and starts it)"
-    )
-    compose, env = _compose()
-    _remove_run_containers()
-    subprocess.run([*compose, "down", "-v"], env=env, capture_output=True)
-    # The drops, published into the stack's data volume by the image itself.
-    _docker("volume", "create", "platform-data")
-    _docker(
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "-v",
-        "platform-data:/data",
-        "-e",
-        "PLATFORM_LANDING_URL=/data/landing",
-        "platform-assets:latest",
-        "platform-assets",
-        "publish-sample",
-        "--start",
-        LONG_WINDOW[0].isoformat(),
-        "--end",
-        LONG_WINDOW[1].isoformat(),
-    )
-    subprocess.run([*compose, "up", "-d"], env=env, check=True, capture_output=True)
-    client = DagsterGraphQLClient("127.0.0.1", port_number=UI_PORT)
-    deadline = time.monotonic() + 240
-    while True:
-        try:
-            client._execute("{ repositoriesOrError { ... on RepositoryConnection { nodes { name } } } }")
-            locations = client._get_repo_locations_and_names_with_pipeline("main_job")
-            if locations:
-                break
-        except Exception:  # the webserver or the code location is still starting
-            pass
-        assert time.monotonic() < deadline, subprocess.run(
-            [*compose, "logs", "--tail=50"], env=env, capture_output=True, text=True
-        ).stdout[-5000:]
-        time.sleep(2)
-    yield client
-    logs = subprocess.run([*compose, "logs", "--tail=200"], env=env, capture_output=True, text=True).stdout
-    (ROOT / "build").mkdir(exist_ok=True)
-    (ROOT / "build" / "container-test.log").write_text(logs)
-    _remove_run_containers()  # they hold the data volume
-    down = subprocess.run([*compose, "down", "-v"], env=env, capture_output=True, text=True)
-    assert down.returncode == 0, down.stderr[-2000:]
-    assert _docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={PROJECT}").split() == []
-    assert _docker("ps", "-aq", "--filter", "label=platform-assets.role=run").split() == []
+    with running_stack(PROJECT, LONG_WINDOW) as client:
+        yield client
     if set(FIGURES) == set(history.CONTAINER_FIELDS) - {"date", "commit", "cpus"}:  # every figure measured
         now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
         row = {"date": now, "commit": history.commit(), "cpus": os.cpu_count(), **FIGURES}
         history.append(RESULTS, history.CONTAINER_FIELDS, [row])
 
 
-def _launch(client: DagsterGraphQLClient, first: dt.date, last: dt.date) -> str:
-    return client.submit_job_execution(
-        "main_job",
-        tags={
-            "dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat(),
-            "platform/test": "container",
-        },
-    )
-
-
-def _run(client: DagsterGraphQLClient, run_id: str) -> dict:
-    data = client._execute(
-        """query($id: ID!) { runOrError(runId: $id) { ... on Run {
-             runId status creationTime startTime endTime tags { key value } } } }""",
-        {"id": run_id},
-    )["runOrError"]
-    data["tags"] = {t["key"]: t["value"] for t in data["tags"]}
-    return data
-
-
-def _wait(client, run_id: str, statuses: set[str], timeout: float = 600) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        run = _run(client, run_id)
-        if run["status"] in statuses:
-            return run
-        assert run["status"] not in {"SUCCESS", "FAILURE", "CANCELED"} - statuses, run
-        assert time.monotonic() < deadline, f"{run_id} still {run['status']}"
-        time.sleep(1)
-
-
-def _container_of(run: dict) -> dict:
-    container_id = run["tags"]["docker/container_id"]
-    return json.loads(_docker("inspect", container_id))[0]
-
-
-def _warehouse_week(first: dt.date, last: dt.date) -> tuple[int, int]:
-    with psycopg.connect(WAREHOUSE) as conn:
-        return conn.execute(
-            "select count(*), count(distinct flight_id) from analytics.fct_flights where flight_date between %s and %s",
-            (first, last),
-        ).fetchone()
-
-
 def test_a_ranged_run_runs_in_its_own_container_and_reaches_the_marts(stack):
     first, last = WEEKS[0]
-    run_id = _launch(stack, first, last)
-    running = _wait(stack, run_id, {"STARTED", "SUCCESS"})
-    done = _wait(stack, run_id, {"SUCCESS"})
-    container = _container_of(done)
+    run_id = launch(stack, first, last)
+    running = wait(stack, run_id, {"STARTED", "SUCCESS"})
+    done = wait(stack, run_id, {"SUCCESS"})
+    container = container_of(done)
     assert container["Config"]["Labels"]["dagster/run_id"] == run_id
     assert container["Config"]["Image"] == "platform-assets:latest"
     assert container["HostConfig"]["NetworkMode"] == "host"
     assert container["Config"]["User"] == "platform"
     assert container["Config"]["Healthcheck"]["Test"] == ["NONE"]  # no code-server probe beside the run
-    expected = _expected_flights(first, last)
-    assert _warehouse_week(first, last) == (expected, expected)
+    expected = expected_flights(first, last)
+    assert warehouse_window(first, last) == (expected, expected)
     # Its step logs were written to the volume shared with the webserver, which serves them
     # (the UI's stdout/stderr view of the run).
-    events = _events(stack, run_id)
+    events = run_events(stack, run_id)
     assert not [e for e in events if "compute log" in (e.get("message") or "")], events
     [captured] = [e for e in events if e["__typename"] == "LogsCapturedEvent"]
     logs = stack._execute(
@@ -228,12 +98,12 @@ def test_a_ranged_run_runs_in_its_own_container_and_reaches_the_marts(stack):
 
 def test_a_killed_run_container_is_retried_to_the_same_warehouse_contents(stack):
     first, last = WEEKS[1]
-    run_id = _launch(stack, first, last)
-    run = _wait(stack, run_id, {"STARTED"})
+    run_id = launch(stack, first, last)
+    run = wait(stack, run_id, {"STARTED"})
     # Kill it while it works: once the clean step has started writing the window.
     _wait_for_step(run, "clean_flights")
-    _docker("kill", run["tags"]["docker/container_id"])
-    failed = _wait(stack, run_id, {"FAILURE"}, timeout=300)
+    docker("kill", run["tags"]["docker/container_id"])
+    failed = wait(stack, run_id, {"FAILURE"}, timeout=300)
     assert failed["status"] == "FAILURE"
     # run_retries starts a new run for it; find it by its parent
     deadline = time.monotonic() + 300
@@ -246,19 +116,19 @@ def test_a_killed_run_container_is_retried_to_the_same_warehouse_contents(stack)
         retry_id = runs[0]["runId"] if runs else None
         assert retry_id or time.monotonic() < deadline, _why_no_retry(stack, run_id)
         time.sleep(1)
-    retried = _wait(stack, retry_id, {"SUCCESS"})
-    assert _container_of(retried)["Id"] != _container_of(failed)["Id"]
-    expected = _expected_flights(first, last)
-    assert _warehouse_week(first, last) == (expected, expected)
+    retried = wait(stack, retry_id, {"SUCCESS"})
+    assert container_of(retried)["Id"] != container_of(failed)["Id"]
+    expected = expected_flights(first, last)
+    assert warehouse_window(first, last) == (expected, expected)
 
 
 def _why_no_retry(client: DagsterGraphQLClient, run_id: str) -> str:
     """What Dagster recorded about the killed run and what the daemon logged, for the failure message."""
-    events = _events(client, run_id)
-    tags = _run(client, run_id)["tags"]
-    compose, env = _compose()
+    events = run_events(client, run_id)
+    tags = run_of(client, run_id)["tags"]
+    command, env = compose(PROJECT)
     daemon = subprocess.run(
-        [*compose, "logs", "--no-color", "--tail=80", "daemon"], env=env, capture_output=True, text=True
+        [*command, "logs", "--no-color", "--tail=80", "daemon"], env=env, capture_output=True, text=True
     ).stdout
     lines = [f"{e['__typename']}: {e.get('message', '')[:300]}" for e in events[-15:]]
     return "no retry of the killed run\ntags: {}\nlast events:\n{}\ndaemon log:\n{}".format(
@@ -278,55 +148,45 @@ def _wait_for_step(run: dict, step: str, timeout: float = 300) -> None:
 
 
 def test_a_cancelled_run_stops_its_container(stack):
-    run_id = _launch(stack, *LONG_WINDOW)
-    run = _wait(stack, run_id, {"STARTED"})
+    run_id = launch(stack, *LONG_WINDOW)
+    run = wait(stack, run_id, {"STARTED"})
     _wait_for_step(run, "raw_flights")  # working, with the rest of the month ahead of it
     stack.terminate_run(run_id)
     asked = time.time()
-    run = _wait(stack, run_id, {"CANCELED"}, timeout=120)
+    run = wait(stack, run_id, {"CANCELED"}, timeout=120)
     # The run worker stopped on the launcher's SIGTERM and reported the cancellation itself:
     # the step it was in was not retried, and neither the launcher's SIGKILL (after 10 s) nor
     # run monitoring's cancel timeout (60 s) was needed.
-    events = _events(stack, run_id)
+    events = run_events(stack, run_id)
     canceled = [e for e in events if e["__typename"] == "RunCanceledEvent"]
     assert [e["message"] for e in canceled] == ['Execution of run for "main_job" canceled.'], events[-10:]
     assert not [e for e in events if e["__typename"] == "ExecutionStepRestartEvent"]
     assert run["endTime"] - asked < 30
     deadline = time.monotonic() + 60
-    while (state := _container_of(run)["State"])["Running"]:
+    while (state := container_of(run)["State"])["Running"]:
         assert time.monotonic() < deadline, "the cancelled run's container is still running"
         time.sleep(1)
     assert state["ExitCode"] == 0, state  # it ended by itself, not killed at the end of the grace period
 
 
-def _events(client: DagsterGraphQLClient, run_id: str) -> list[dict]:
-    """The run's events in order: GraphQL type, message, step key and timestamp."""
-    return client._execute(
-        """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {
-             __typename ... on MessageEvent { message timestamp stepKey } ... on LogsCapturedEvent { fileKey }
-           } } } }""",
-        {"id": run_id},
-    )["logsForRun"]["events"]
-
-
 def test_two_runs_on_disjoint_weeks_run_side_by_side(stack):
-    run_ids = [_launch(stack, *WEEKS[0]), _launch(stack, *WEEKS[2])]
+    run_ids = [launch(stack, *WEEKS[0]), launch(stack, *WEEKS[2])]
     overlap = False
     deadline = time.monotonic() + 900
-    while not all(_run(stack, r)["status"] == "SUCCESS" for r in run_ids):
-        runs = [_run(stack, r) for r in run_ids]
+    while not all(run_of(stack, r)["status"] == "SUCCESS" for r in run_ids):
+        runs = [run_of(stack, r) for r in run_ids]
         assert not any(r["status"] in {"FAILURE", "CANCELED"} for r in runs), runs
         if all(r["status"] == "STARTED" and "docker/container_id" in r["tags"] for r in runs):
-            states = [_container_of(r)["State"]["Running"] for r in runs]
+            states = [container_of(r)["State"]["Running"] for r in runs]
             overlap = overlap or all(states)
         assert time.monotonic() < deadline
         time.sleep(0.5)
-    containers = {_container_of(_run(stack, r))["Id"] for r in run_ids}
+    containers = {container_of(run_of(stack, r))["Id"] for r in run_ids}
     assert len(containers) == 2
     assert overlap, "the two runs never ran at the same time"
     for first, last in (WEEKS[0], WEEKS[2]):
-        expected = _expected_flights(first, last)
-        assert _warehouse_week(first, last) == (expected, expected)
+        expected = expected_flights(first, last)
+        assert warehouse_window(first, last) == (expected, expected)
 
 
 def test_the_image_alone_validates_the_definitions_offline_as_a_non_root_user():
@@ -350,8 +210,8 @@ def test_the_image_alone_validates_the_definitions_offline_as_a_non_root_user():
     )
     assert validate.returncode == 0, validate.stderr[-2000:]
     assert "All code locations passed validation" in validate.stdout + validate.stderr
-    assert _docker("run", "--rm", "--network", "none", "platform-assets:latest", "id", "-u").strip() != "0"
-    inspected = json.loads(_docker("image", "inspect", "platform-assets:latest"))[0]
+    assert docker("run", "--rm", "--network", "none", "platform-assets:latest", "id", "-u").strip() != "0"
+    inspected = json.loads(docker("image", "inspect", "platform-assets:latest"))[0]
     assert inspected["Config"]["Healthcheck"]["Test"][:2] == ["CMD", "dagster"]
     # no secret-looking variable is baked in
     baked = dict(v.split("=", 1) for v in inspected["Config"]["Env"])

